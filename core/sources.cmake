@@ -1,0 +1,3 @@
+set(PODID_CORE_SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/error.cpp
+)
