@@ -1,38 +1,42 @@
-# The two commands of the README. Everything else is CMake presets (see CMakePresets.json).
-#   make demo   build everything and play the local demo (control plane, Azure emulator, nodes, pods)
-#   make test   install what is missing, build with ASan+UBSan, run every test (unit, integration, root)
+# Developer entry points. `make help` lists them. Builds use CMake presets (CMakePresets.json).
 SHELL := /bin/bash
 PRESET ?= asan
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps controlplane build test test-tsan demo format tidy clean
+.PHONY: help deps controlplane build test test-tsan demo verify format tidy clean
 
-all: build
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
-deps:
+deps: ## Install the Debian packages the build and tests need (root)
 	./.ci/install-deps.sh
 
-controlplane:
+controlplane: ## Build kube-apiserver and etcd from their Go modules into ~/.cache/podid (cached)
 	@tests/controlplane/build.sh >/dev/null
 
-build: deps
+build: deps ## Configure and build (PRESET=asan by default; dev, release, tsan, tidy)
 	cmake --preset $(PRESET) >/dev/null
 	cmake --build --preset $(PRESET) -j $(JOBS)
 
-test: build controlplane
+test: build controlplane ## Build with ASan+UBSan and run every test (unit, integration, root) through CTest
 	PODID_CONTROLPLANE_DIR=$$(tests/controlplane/build.sh) ctest --preset $(PRESET) -j 1
 
-test-tsan:
+test-tsan: ## Run the unit tests under ThreadSanitizer
 	$(MAKE) test PRESET=tsan
 
-demo: build controlplane
+demo: build controlplane ## Play the local demo (KEEP=1 keeps the cluster running)
 	PODID_CONTROLPLANE_DIR=$$(tests/controlplane/build.sh) ./tests/demo/run-demo.sh $(if $(KEEP),--keep,)
 
-format:
-	git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+verify: ## Formatting, clang-tidy, and generated files unchanged
+	git ls-files '*.cpp' '*.hpp' | xargs -r clang-format --dry-run -Werror
+	cd tests/controlplane && GOWORK=off GOFLAGS=-mod=mod go mod verify >/dev/null
+	$(MAKE) tidy
 
-tidy:
+format: ## Format every C++ file
+	git ls-files '*.cpp' '*.hpp' | xargs -r clang-format -i
+
+tidy: ## Build with clang-tidy
 	cmake --preset tidy >/dev/null && cmake --build --preset tidy -j $(JOBS)
 
-clean:
+clean: ## Remove the build trees
 	rm -rf build

@@ -1,3 +1,16 @@
 set(PODID_CORE_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/error.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/model.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/json_reader.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/k8s_objects.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/model_codec.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/event_codec.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/event_subjects.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/state.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/matching.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/assignments.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/projection.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/state_codec.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/plan.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/logger.cpp
 )

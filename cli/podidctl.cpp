@@ -1,0 +1,225 @@
+// podidctl: replay the event log for audit and debugging, export a support snapshot, run migrations.
+// Exit codes: 0 success, 1 the operation failed (the message says why), 2 bad usage.
+
+#include <CLI/CLI.hpp>
+#include <boost/json/serialize.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "cli/explain.hpp"
+#include "cli/snapshot.hpp"
+#include "core/event_codec.hpp"
+#include "core/plan.hpp"
+#include "core/state_codec.hpp"
+#include "store/event_log.hpp"
+#include "store/memory_event_store.hpp"
+#include "store/rocks_event_store.hpp"
+
+namespace {
+
+using namespace podid;
+
+struct LogSource {
+  std::string store_dir;    // a RocksDB event store
+  std::string events_file;  // or a JSON-lines file of events (core/event_codec.hpp form)
+};
+
+struct ReplayOptions {
+  LogSource source;
+  std::optional<std::uint64_t> to_seq;
+  std::optional<std::int64_t> at_ms;
+  std::vector<std::string> explain;
+  bool json{false};
+  bool plan{false};
+  bool no_checkpoint{false};
+};
+
+struct ExportOptions {
+  LogSource source;
+  std::string out;
+  std::size_t recent{1000};
+};
+
+// Opens the log named by `src`: the RocksDB store, or a memory store filled from an events file.
+core::Result<std::unique_ptr<store::EventStore>> open_log(const LogSource& src) {
+  if (!src.store_dir.empty()) {
+    auto s =
+        PODID_TRY(store::RocksEventStore::open(src.store_dir, store::RocksOptions{.sync_writes = false}));
+    return std::unique_ptr<store::EventStore>(std::move(s));
+  }
+  std::ifstream in(src.events_file);
+  if (!in) return core::make_error(core::ErrorCode::not_found, "cannot open " + src.events_file);
+  auto mem = std::make_unique<store::MemoryEventStore>();
+  store::EventLog log(*mem);
+  std::string line;
+  std::size_t n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto e = core::decode_line(line);
+    if (!e) {
+      auto err = e.error();
+      err.message = src.events_file + ":" + std::to_string(n) + ": " + err.message;
+      return err;
+    }
+    const core::Event events[] = {*e};
+    PODID_TRY(log.append(events));
+  }
+  return std::unique_ptr<store::EventStore>(std::move(mem));
+}
+
+void print_summary(const core::State& s, const store::Rebuilt& r) {
+  std::map<std::string, int> phases;
+  for (const auto& [_, a] : s.assignments) ++phases[std::string(core::to_string(a.phase))];
+  std::cout << "state at event " << s.last_seq << " (t=" << s.last_at_ms << "ms)";
+  if (r.from_checkpoint) std::cout << ", from checkpoint " << r.from_checkpoint;
+  std::cout << ", " << r.replayed << " events replayed\n"
+            << "  pods " << s.pods.size() << ", identities " << s.identities.size() << ", bindings "
+            << s.bindings.size() << ", nodes " << s.nodes.size() << ", VMs/scale sets " << s.targets.size()
+            << "\n"
+            << "  assignments " << s.assignments.size();
+  for (const auto& [p, n] : phases) std::cout << ", " << p << " " << n;
+  std::cout << "\n";
+}
+
+void print_plan(const core::Plan& p, std::int64_t now_ms) {
+  std::cout << "plan at t=" << now_ms << "ms:\n";
+  for (const auto& c : p.identity_changes) {
+    std::cout << "  PATCH " << c.target.to_string() << " (part " << c.part + 1 << "/" << c.parts
+              << "): attach " << c.add.size() << ", detach " << c.remove.size() << "\n";
+  }
+  for (const auto& w : p.aai_writes) {
+    static constexpr const char* kKinds[] = {"create", "update", "status", "delete"};
+    std::cout << "  AzureAssignedIdentity " << kKinds[static_cast<int>(w.kind)] << " "
+              << w.assigned.key.to_string() << (w.assigned.status.empty() ? "" : " as " + w.assigned.status)
+              << "\n";
+  }
+  for (const auto& r : p.reports)
+    std::cout << "  event " << r.reason << " on " << r.subject << ": " << r.message << "\n";
+  if (p.empty()) std::cout << "  nothing to do\n";
+}
+
+// The events about `subject` and, for a pod, about its identities, bindings, node and VM or scale set: what
+// explains its assignments. Merged in log order, up to the replayed point.
+core::Result<std::vector<std::pair<core::Seq, core::Event>>> related_history(const store::EventLog& log,
+                                                                             const core::State& state,
+                                                                             const std::string& subject) {
+  std::set<std::string> subjects{subject};
+  if (subject.starts_with("pod/")) {
+    for (const auto& [key, a] : state.assignments) {
+      if ("pod/" + key.pod.to_string() != subject) continue;
+      subjects.insert("identity/" + a.identity.to_string());
+      subjects.insert("binding/" + a.binding.to_string());
+      subjects.insert("assigned/" + a.aai.to_string());
+      if (!a.node.empty()) subjects.insert("node/" + a.node);
+      if (a.target) subjects.insert(a.target->to_string());
+    }
+  }
+  std::map<core::Seq, core::Event> merged;
+  for (const auto& s : subjects) {
+    for (auto& [seq, e] : PODID_TRY(log.history(s)))
+      if (seq <= state.last_seq) merged.emplace(seq, std::move(e));
+  }
+  return std::vector<std::pair<core::Seq, core::Event>>(merged.begin(), merged.end());
+}
+
+int run_replay(const ReplayOptions& o) {
+  auto log_store = open_log(o.source);
+  if (!log_store) return std::cerr << "podidctl replay: " << log_store.error() << "\n", 1;
+  store::EventLog log(**log_store);
+  store::RebuildOptions ro;
+  ro.upto = o.to_seq;
+  ro.until_ms = o.at_ms;
+  ro.use_checkpoint = !o.no_checkpoint;
+  auto rebuilt = log.rebuild(ro);
+  if (!rebuilt) return std::cerr << "podidctl replay: " << rebuilt.error() << "\n", 1;
+  const auto& state = rebuilt->state;
+  if (o.json) {
+    std::cout << boost::json::serialize(core::encode_state(state)) << "\n";
+  } else {
+    print_summary(state, *rebuilt);
+  }
+  if (o.plan) print_plan(core::plan(state, state.last_at_ms), state.last_at_ms);
+  for (const auto& subject : o.explain) {
+    auto history = related_history(log, state, subject);
+    if (!history) return std::cerr << "podidctl replay: " << history.error() << "\n", 1;
+    auto lines = cli::explain(state, subject, *history);
+    if (!lines) return std::cerr << "podidctl replay: " << lines.error() << "\n", 2;
+    for (const auto& l : *lines) std::cout << l << "\n";
+  }
+  return 0;
+}
+
+int run_export(const ExportOptions& o) {
+  auto log_store = open_log(o.source);
+  if (!log_store) return std::cerr << "podidctl snapshot export: " << log_store.error() << "\n", 1;
+  auto bundle = cli::make_bundle(**log_store, o.recent);
+  if (!bundle) return std::cerr << "podidctl snapshot export: " << bundle.error() << "\n", 1;
+  const auto text = boost::json::serialize(*bundle);
+  if (o.out == "-") {
+    std::cout << text << "\n";
+    return 0;
+  }
+  std::ofstream out(o.out, std::ios::trunc);
+  out << text << "\n";
+  if (!out.flush()) return std::cerr << "podidctl snapshot export: cannot write " << o.out << "\n", 1;
+  std::cerr << "wrote support snapshot to " << o.out << " (secrets and tokens redacted)\n";
+  return 0;
+}
+
+void add_source(CLI::App& cmd, LogSource& src) {
+  auto* store = cmd.add_option("--store", src.store_dir, "RocksDB event store directory")
+                    ->check(CLI::ExistingDirectory);
+  auto* events =
+      cmd.add_option("--events", src.events_file, "JSON-lines file of events")->check(CLI::ExistingFile);
+  store->excludes(events);
+  cmd.callback([&src, store, events] {
+    if (store->count() + events->count() == 0) throw CLI::RequiredError("--store or --events");
+    (void)src;
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"podidctl: audit, debug and migrate an AAD Pod Identity control plane"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("podidctl ") + PODID_VERSION);
+
+  ReplayOptions replay;
+  auto* rp =
+      app.add_subcommand("replay", "Rebuild the state from the event log, at any point, and explain it");
+  add_source(*rp, replay.source);
+  rp->add_option("--to-seq", replay.to_seq, "Stop after this event sequence number");
+  rp->add_option("--at-ms", replay.at_ms,
+                 "Stop before the first event recorded after this time (ms since epoch)");
+  rp->add_option("--explain", replay.explain,
+                 "Explain a subject: pod/<ns>/<name>, identity/<ns>/<name>, vm/<sub>/<rg>/<name>, vmss/...");
+  rp->add_flag("--json", replay.json, "Print the whole state as JSON");
+  rp->add_flag("--plan", replay.plan, "Print the actions the planner would take at that point");
+  rp->add_flag("--no-checkpoint", replay.no_checkpoint, "Replay from the first event, ignoring checkpoints");
+
+  ExportOptions exp;
+  auto* snap = app.add_subcommand("snapshot", "Support snapshots");
+  snap->require_subcommand(1);
+  auto* ex = snap->add_subcommand("export",
+                                  "Write a support bundle: projection, recent events, versions (redacted)");
+  add_source(*ex, exp.source);
+  ex->add_option("--out", exp.out, "Output file, or - for standard output")->required();
+  ex->add_option("--recent", exp.recent, "How many of the newest events to include")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (rp->parsed()) return run_replay(replay);
+  if (ex->parsed()) return run_export(exp);
+  return 2;
+}

@@ -1,0 +1,158 @@
+#include "core/plan.hpp"
+
+#include <algorithm>
+#include <set>
+
+namespace podid::core {
+namespace {
+
+void merge_causes(std::vector<Seq>& into, const std::vector<Seq>& from) {
+  into.insert(into.end(), from.begin(), from.end());
+}
+
+void normalise(std::vector<Seq>& v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+bool matches_any(const std::vector<std::string>& list, const std::string& a, const std::string& b) {
+  return std::any_of(list.begin(), list.end(), [&](const std::string& x) {
+    return (!a.empty() && iequals(x, a)) || (!b.empty() && iequals(x, b));
+  });
+}
+
+void wake(Plan& p, std::int64_t at, std::int64_t now) {
+  if (at > now && (!p.wake_at_ms || at < *p.wake_at_ms)) p.wake_at_ms = at;
+}
+
+bool is_due(const Assignment& a, std::int64_t now) {
+  return a.phase == Phase::created || (a.phase == Phase::retry_scheduled && a.not_before_ms <= now);
+}
+
+void plan_target(const State& s, const ArmTarget& key, const TargetState& t, std::int64_t now, Plan& p) {
+  std::set<std::string> needed;
+  std::set<std::string> add;
+  std::vector<Seq> causes;
+  if (auto it = s.index.assignments_by_target.find(key); it != s.index.assignments_by_target.end()) {
+    for (const auto& ak : it->second) {
+      const auto& a = s.assignments.at(ak);
+      if (a.type != IdentityType::user_assigned_msi) continue;
+      if (a.phase == Phase::unassigned || a.phase == Phase::quarantined) continue;
+      needed.insert(a.resource_id);
+      if (a.phase == Phase::retry_scheduled) wake(p, a.not_before_ms, now);
+      if (!is_due(a, now) || t.present.contains(a.resource_id)) continue;
+      add.insert(a.resource_id);
+      merge_causes(causes, a.caused_by);
+    }
+  }
+  std::vector<std::string> remove;
+  for (const auto& rid : t.ours) {
+    if (needed.contains(rid) || (t.observed && !t.present.contains(rid))) continue;
+    if (is_protected(s, key, rid)) continue;
+    remove.push_back(rid);
+  }
+  if (add.empty() && remove.empty()) return;
+  if (!t.in_flight.empty()) return;
+  if (t.not_before_ms > now) {
+    wake(p, t.not_before_ms, now);
+    return;
+  }
+  if (!remove.empty()) causes.push_back(t.last_seq);
+  normalise(causes);
+  // Adds first, then removes; each request carries at most kMaxIdentitiesPerRequest identities.
+  std::vector<std::pair<bool, std::string>> all;
+  for (const auto& rid : add) all.emplace_back(true, rid);
+  for (const auto& rid : remove) all.emplace_back(false, rid);
+  const std::size_t parts = (all.size() + kMaxIdentitiesPerRequest - 1) / kMaxIdentitiesPerRequest;
+  for (std::size_t part = 0; part < parts; ++part) {
+    IdentityChange c{key, {}, {}, causes, part, parts};
+    const auto end = std::min(all.size(), (part + 1) * kMaxIdentitiesPerRequest);
+    for (std::size_t i = part * kMaxIdentitiesPerRequest; i < end; ++i)
+      (all[i].first ? c.add : c.remove).push_back(all[i].second);
+    p.identity_changes.push_back(std::move(c));
+  }
+}
+
+AssignedIdentity desired_aai(const Assignment& a, const AssignedIdentity* existing) {
+  return AssignedIdentity{a.aai,      a.pod,
+                          a.identity, a.binding,
+                          a.node,     std::string(to_string(a.phase)),
+                          a.reason,   existing != nullptr ? existing->resource_version : std::string{}};
+}
+
+void report_status(const Assignment& a, Plan& p) {
+  const auto subject = "pod/" + a.pod.to_string();
+  if (a.phase == Phase::assigned) {
+    p.reports.push_back(
+        {false, "binding applied",
+         "Binding " + a.binding.name + " applied on node " + a.node + " for pod " + a.aai.name, subject,
+         a.caused_by});
+  } else if (a.phase == Phase::quarantined) {
+    p.reports.push_back({true, "binding apply error",
+                         "Identity " + a.identity.to_string() + " quarantined: " + a.reason, subject,
+                         a.caused_by});
+  }
+}
+
+void plan_assigned(const State& s, Plan& p) {
+  for (const auto& [key, a] : s.assignments) {
+    const auto it = s.assigned.find(a.aai);
+    const AssignedIdentity* existing = it == s.assigned.end() ? nullptr : &it->second;
+    if (a.phase == Phase::unassigned) {
+      if (existing != nullptr) {
+        p.aai_writes.push_back({AaiWriteKind::remove, *existing, a.caused_by});
+        p.reports.push_back(
+            {false, "binding removed",
+             "Binding " + a.binding.name + " removed from node " + a.node + " for pod " + a.aai.name,
+             "pod/" + a.pod.to_string(), a.caused_by});
+      }
+      continue;
+    }
+    const auto want = desired_aai(a, existing);
+    if (existing == nullptr) {
+      p.aai_writes.push_back({AaiWriteKind::create, want, a.caused_by});
+      report_status(a, p);
+    } else if (existing->pod != want.pod || existing->identity != want.identity ||
+               existing->binding != want.binding || existing->node != want.node) {
+      p.aai_writes.push_back({AaiWriteKind::update, want, a.caused_by});
+      report_status(a, p);
+    } else if (existing->status != want.status || existing->reason != want.reason) {
+      p.aai_writes.push_back({AaiWriteKind::status, want, a.caused_by});
+      report_status(a, p);
+    }
+  }
+  // AzureAssignedIdentities that no assignment accounts for (left by an older controller, or stale).
+  for (const auto& [key, aai] : s.assigned)
+    if (!s.index.assignment_by_aai.contains(key)) p.aai_writes.push_back({AaiWriteKind::remove, aai, {}});
+}
+
+}  // namespace
+
+bool is_protected(const State& s, const ArmTarget& target, const std::string& resource_id) {
+  const auto& immutable = s.settings.immutable_identities;
+  const auto& cluster = s.settings.cluster_identities;
+  std::string client_id;
+  if (const auto t = s.targets.find(target); t != s.targets.end())
+    if (const auto id = t->second.present.find(resource_id); id != t->second.present.end())
+      client_id = id->second.client_id;
+  if (matches_any(immutable, resource_id, client_id) || matches_any(cluster, resource_id, client_id))
+    return true;
+  for (const auto& [key, id] : s.identities)
+    if (iequals(id.resource_id, resource_id) &&
+        (matches_any(immutable, {}, id.client_id) || matches_any(cluster, {}, id.client_id)))
+      return true;
+  return false;
+}
+
+Plan plan(const State& s, std::int64_t now_ms) {
+  Plan p;
+  if (s.settings.mode == Mode::managed) return p;
+  for (const auto& [key, t] : s.targets) plan_target(s, key, t, now_ms, p);
+  // Targets that only assignments know about (never observed, nothing attached yet).
+  for (const auto& [key, set] : s.index.assignments_by_target)
+    if (!s.targets.contains(key)) plan_target(s, key, TargetState{}, now_ms, p);
+  plan_assigned(s, p);
+  return p;
+}
+
+}  // namespace podid::core

@@ -1,0 +1,17 @@
+#pragma once
+// The JSON form of State, for the store's checkpoints: {"format": 1, ...}. decode_state(encode_state(s)) == s
+// (the indexes are rebuilt). Decoding a bad or newer checkpoint is ErrorCode::corrupt.
+
+#include <boost/json/value.hpp>
+
+#include "core/result.hpp"
+#include "core/state.hpp"
+
+namespace podid::core {
+
+inline constexpr int kStateFormat = 1;
+
+[[nodiscard]] boost::json::value encode_state(const State& s);
+[[nodiscard]] Result<State> decode_state(const boost::json::value& v);
+
+}  // namespace podid::core

@@ -1,0 +1,114 @@
+#include "store/event_log.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "core/event_codec.hpp"
+#include "core/projection.hpp"
+#include "core/state_codec.hpp"
+
+namespace podid::store {
+namespace {
+
+constexpr std::size_t kPage = 4096;
+
+}  // namespace
+
+NewEvent to_record(const core::Event& e) {
+  return NewEvent{core::at_ms_of(e), std::string(core::kind_of(e)), core::subjects(e), core::encode_line(e)};
+}
+
+core::Result<core::Event> from_record(const EventRecord& r) {
+  auto decoded = core::decode_line(r.payload);
+  if (!decoded) {
+    auto err = decoded.error();
+    err.message = "event " + std::to_string(r.seq) + " (" + r.kind + "): " + err.message;
+    return err;
+  }
+  return decoded;
+}
+
+core::Result<Seq> EventLog::append(std::span<const core::Event> events, std::span<const Cursor> cursors) {
+  std::vector<NewEvent> batch;
+  batch.reserve(events.size());
+  for (const auto& e : events) batch.push_back(to_record(e));
+  return store_.append(batch, cursors);
+}
+
+core::Result<std::uint64_t> EventLog::catch_up(core::State& state, std::optional<Seq> upto) const {
+  std::uint64_t applied = 0;
+  Seq next = state.last_seq + 1;
+  const Seq end = upto ? std::min(*upto, store_.last_seq()) : store_.last_seq();
+  if (next < store_.first_seq())
+    return core::make_error(core::ErrorCode::gone, "retention dropped events " + std::to_string(next) + ".." +
+                                                       std::to_string(store_.first_seq() - 1) +
+                                                       "; start from a checkpoint");
+  while (next <= end) {
+    auto page = PODID_TRY(store_.read(next, std::min<std::size_t>(kPage, end - next + 1)));
+    if (page.empty()) break;
+    for (const auto& rec : page) {
+      const auto event = PODID_TRY(from_record(rec));
+      if (core::apply(state, event, rec.seq)) ++applied;
+      next = rec.seq + 1;
+    }
+  }
+  return applied;
+}
+
+core::Result<Rebuilt> EventLog::rebuild(const RebuildOptions& options) const {
+  Rebuilt out;
+  if (options.use_checkpoint && !options.until_ms) {
+    const auto cp = PODID_TRY(store_.latest_checkpoint());
+    if (cp && (!options.upto || cp->seq <= *options.upto)) {
+      boost::system::error_code ec;
+      const auto json = boost::json::parse(cp->state, ec);
+      if (ec)
+        return core::make_error(core::ErrorCode::corrupt,
+                                "checkpoint " + std::to_string(cp->seq) + ": " + ec.message());
+      out.state = PODID_TRY(core::decode_state(json));
+      out.from_checkpoint = cp->seq;
+    }
+  }
+  if (options.until_ms) {
+    // Time travel: replay from the start and stop before the first event recorded after until_ms.
+    if (store_.first_seq() > 1)
+      return core::make_error(core::ErrorCode::gone,
+                              "retention dropped the start of the log; cannot replay by time");
+    Seq next = 1;
+    const Seq end = options.upto ? std::min(*options.upto, store_.last_seq()) : store_.last_seq();
+    while (next <= end) {
+      auto page = PODID_TRY(store_.read(next, std::min<std::size_t>(kPage, end - next + 1)));
+      if (page.empty()) break;
+      for (const auto& rec : page) {
+        if (rec.at_ms > *options.until_ms) return out;
+        const auto event = PODID_TRY(from_record(rec));
+        if (core::apply(out.state, event, rec.seq)) ++out.replayed;
+        next = rec.seq + 1;
+      }
+    }
+    return out;
+  }
+  out.replayed = PODID_TRY(catch_up(out.state, options.upto));
+  return out;
+}
+
+core::Status EventLog::checkpoint(const core::State& state) {
+  return store_.put_checkpoint(Checkpoint{state.last_seq, boost::json::serialize(core::encode_state(state))});
+}
+
+core::Result<std::vector<std::pair<Seq, core::Event>>> EventLog::history(std::string_view subject) const {
+  std::vector<std::pair<Seq, core::Event>> out;
+  Seq next = 0;
+  for (;;) {
+    auto page = PODID_TRY(store_.read_subject(subject, next, kPage));
+    if (page.empty()) break;
+    for (const auto& rec : page) {
+      out.emplace_back(rec.seq, PODID_TRY(from_record(rec)));
+      next = rec.seq + 1;
+    }
+    if (page.size() < kPage) break;
+  }
+  return out;
+}
+
+}  // namespace podid::store

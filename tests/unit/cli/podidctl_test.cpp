@@ -1,0 +1,60 @@
+// The podidctl binary: exit codes and output of replay on a golden log.
+
+#include <sys/wait.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <string>
+
+#include "golden_logs.hpp"
+
+namespace {
+
+struct Run {
+  int status;
+  std::string out;
+};
+
+Run run(const std::string& args) {
+  const std::string cmd = std::string(PODIDCTL_PATH) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (auto n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int rc = pclose(p);
+  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
+}
+
+}  // namespace
+
+TEST_CASE("podidctl replay --explain prints the decision and its history", "[unit]") {
+  const auto log = (podid::test::source_dir() / "tests/golden/quarantine_throttle.events.jsonl").string();
+  const auto r = run("replay --events " + log + " --plan --explain pod/d/p");
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("assignments 2, Quarantined 1, RetryScheduled 1"));
+  CHECK_THAT(r.out, Catch::Contains("AzureAssignedIdentity create"));
+  CHECK_THAT(r.out, Catch::Contains("#8 "));
+}
+
+TEST_CASE("podidctl refuses bad usage with exit code 2 and a clear message", "[unit]") {
+  CHECK(run("").status == 2);
+  const auto r = run("replay");
+  CHECK(r.status == 2);
+  CHECK_THAT(r.out, Catch::Contains("--store or --events"));
+  CHECK(run("replay --events /nonexistent/file").status == 2);
+}
+
+TEST_CASE("podidctl reports a corrupt event line with its line number and exit code 1", "[unit]") {
+  char path[] = "/tmp/podidctl-bad-XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  const std::string text = "{\"kind\":\"NoSuchEvent\",\"v\":1,\"atMs\":1}\n";
+  REQUIRE(write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+  close(fd);
+  const auto r = run(std::string("replay --events ") + path);
+  std::remove(path);
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains(":1: "));
+}
