@@ -1,5 +1,8 @@
 #include "store/rocks_db.hpp"
 
+#include <rocksdb/convenience.h>
+#include <rocksdb/slice_transform.h>
+
 namespace podid::store::rocks {
 
 core::Error to_error(const rocksdb::Status& s, std::string_view context) {
@@ -39,12 +42,56 @@ Db::~Db() {
   [[maybe_unused]] auto s = db_->Close();
 }
 
+namespace {
+
+// The subject index key up to and including its '\0': all index entries of one subject share it.
+class SubjectPrefix final : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "podid.SubjectPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    const auto at = key.ToStringView().find('\0');
+    return {key.data(), at + 1};
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return key.ToStringView().find('\0') != std::string_view::npos;
+  }
+};
+
+bool lz4_supported() {
+  for (const auto c : rocksdb::GetSupportedCompressions())
+    if (c == rocksdb::kLZ4Compression) return true;
+  return false;
+}
+
+// Tuning (measured with tests/bench/podid_bench_append, see docs/benchmarks.md). None of it changes what
+// is stored or when a write is durable; an existing store opens with these options unchanged.
+rocksdb::ColumnFamilyOptions column_family_options(Cf cf) {
+  rocksdb::ColumnFamilyOptions o;
+  if (cf == Cf::subjects) {
+    // Index keys (subject \0 seq) arrive in random subject order, so each memtable insert searched the skip
+    // list from the top, comparing long keys: the largest share of a batched append's CPU. Within one subject
+    // they only grow, so one insert hint per subject makes the insert start next to the subject's previous
+    // entry. Not for the events column family: its keys are already sequential (the skip list's own
+    // sequential splice covers them), and RocksDB 7.8 shares the hints with the range-tombstone table, which
+    // retention's DeleteRange on that family then trips over (an assertion in InlineSkipList, seen in
+    // podid_store_unit_tests). Nothing may ever DeleteRange the subjects family while this is set.
+    o.memtable_insert_with_hint_prefix_extractor = std::make_shared<SubjectPrefix>();
+  }
+  // LZ4 instead of the default Snappy where available: typically faster to compress (in the background
+  // flush, which competes with appends on a small machine) and to decompress (on replay) at a similar ratio.
+  if (lz4_supported()) o.compression = rocksdb::kLZ4Compression;
+  return o;
+}
+
+}  // namespace
+
 core::Result<std::unique_ptr<Db>> Db::open(const std::string& path) {
   rocksdb::DBOptions options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const char* name : kCfNames) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  for (std::size_t i = 0; i < kCfCount; ++i)
+    descriptors.emplace_back(kCfNames[i], column_family_options(static_cast<Cf>(i)));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   auto s = rocksdb::DB::Open(options, path, descriptors, &handles, &raw);

@@ -53,13 +53,23 @@ core::Result<Seq> RocksEventStore::append(std::span<const NewEvent> batch, std::
   std::scoped_lock lock(write_mu_);
   const Seq first = last_.load() + 1;
   if (batch.empty() && cursors.empty()) return first;
-  rocksdb::WriteBatch b;
+  // Tuning: the batch buffer is sized once (it would otherwise grow by doubling, copying every event
+  // again), and subjects are de-duplicated in place rather than through a std::set per event: events have
+  // one to three subjects. Measured with tests/bench/podid_bench_append (docs/benchmarks.md).
+  std::size_t reserve = 64;
+  for (const auto& e : batch) {
+    reserve += static_cast<std::size_t>(stored_size(e)) + 32;
+    for (const auto& s : e.subjects) reserve += s.size() + 32;
+  }
+  rocksdb::WriteBatch b(reserve);
   Seq seq = first;
   std::uint64_t bytes = bytes_;
   for (const auto& e : batch) {
     PODID_TRY(rocks::put(b, db_->cf(Cf::events), encode_u64(seq), encode_event(e)));
-    for (const auto& s : std::set<std::string_view>(e.subjects.begin(), e.subjects.end())) {
-      PODID_TRY(rocks::put(b, db_->cf(Cf::subjects), subject_key(s, seq), {}));
+    const auto subjects_begin = e.subjects.begin();
+    for (auto it = subjects_begin; it != e.subjects.end(); ++it) {
+      if (std::find(subjects_begin, it, *it) != it) continue;  // listed twice: index it once
+      PODID_TRY(rocks::put(b, db_->cf(Cf::subjects), subject_key(*it, seq), {}));
     }
     bytes += stored_size(e);
     ++seq;
