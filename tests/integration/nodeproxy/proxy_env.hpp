@@ -1,0 +1,76 @@
+#pragma once
+// Shared by the node proxy's integration and root tests: a NodeProxy running on its own io thread, a
+// libcurl GET from a chosen source address, and JWT checks against the emulator's JWKS.
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/clock.hpp"
+#include "core/logger.hpp"
+#include "nodeproxy/node_proxy.hpp"
+#include "tests/emulator/emulator.hpp"
+#include "tests/emulator/jwt.hpp"
+
+namespace podid::testing {
+
+// A thread-safe sink that keeps the lines (the node proxy logs from its io thread).
+class LockedSink final : public core::Sink {
+ public:
+  void write(core::LogLevel, std::string_view line) override;
+  [[nodiscard]] std::vector<std::string> lines() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+// Runs a NodeProxy on a dedicated io thread. `spawn` starts that thread (e.g. inside a network namespace);
+// create() and start() run on it, so the listener and every upstream socket live where the thread is.
+class RunningProxy {
+ public:
+  using Spawn = std::function<std::thread(std::function<void()>)>;
+  RunningProxy(nodeproxy::NodeProxyOptions options, nodeproxy::SnapshotSource& source,
+               nodeproxy::SecretReader& secrets, const Spawn& spawn = {});
+  ~RunningProxy();  // stops the proxy and joins the thread
+  RunningProxy(const RunningProxy&) = delete;
+  RunningProxy& operator=(const RunningProxy&) = delete;
+
+  [[nodiscard]] bool ok() const { return error_.empty(); }
+  [[nodiscard]] const std::string& error() const { return error_; }
+  [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] std::vector<std::string> log_lines() const { return sink_.lines(); }
+  // Cache counters read on the io thread.
+  [[nodiscard]] nodeproxy::TokenCacheCounters cache_counters();
+
+ private:
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
+  core::SystemClock clock_;
+  LockedSink sink_;
+  std::unique_ptr<nodeproxy::NodeProxy> proxy_;
+  std::string error_;
+  std::uint16_t port_{0};
+  std::thread thread_;
+};
+
+struct CurlReply {
+  long status{0};  // 0: no HTTP answer (curl_error says why)
+  std::string body;
+  std::string curl_error;
+  std::string header_retry_after;
+};
+
+// GET url with `Metadata: true`, from source_ip when non-empty. Call from the thread (namespace) to use.
+[[nodiscard]] CurlReply curl_get(const std::string& url, const std::string& source_ip, bool metadata = true);
+
+// Parses the token and verifies its signature with the key its `kid` names in the tenant's JWKS.
+// Returns the JWT, or an error saying what failed.
+[[nodiscard]] emulator::Result<emulator::Jwt> verified_jwt(const emulator::Emulator& emu,
+                                                           const std::string& tenant,
+                                                           const std::string& token);
+
+}  // namespace podid::testing
