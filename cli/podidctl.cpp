@@ -2,6 +2,8 @@
 // Exit codes: 0 success, 1 the operation failed (the message says why), 2 bad usage.
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdio>
 #include <fstream>
@@ -13,6 +15,7 @@
 #include <string>
 
 #include "cli/explain.hpp"
+#include "cli/migrate.hpp"
 #include "cli/snapshot.hpp"
 #include "core/event_codec.hpp"
 #include "core/plan.hpp"
@@ -20,6 +23,8 @@
 #include "store/event_log.hpp"
 #include "store/memory_event_store.hpp"
 #include "store/rocks_event_store.hpp"
+#include "watch/http_kube_client.hpp"
+#include "watch/kubeconfig.hpp"
 
 namespace {
 
@@ -45,6 +50,43 @@ struct ExportOptions {
   std::string out;
   std::size_t recent{1000};
 };
+
+struct MigrateCommand {
+  std::string kubeconfig;
+  std::string context;
+  std::string store_dir;  // optional: record MigrationApplied events here
+  cli::MigrateOptions options;
+};
+
+int run_migrate(MigrateCommand& c) {
+  watch::KubeconfigOptions kubeconfig_options;
+  kubeconfig_options.context = c.context;
+  auto config = watch::load_kubeconfig(c.kubeconfig, kubeconfig_options);
+  if (!config) return std::cerr << "podidctl migrate: " << config.error() << "\n", 1;
+  std::unique_ptr<store::RocksEventStore> event_store;
+  std::optional<store::EventLog> log;
+  if (!c.store_dir.empty() && !c.options.dry_run) {
+    auto opened = store::RocksEventStore::open(c.store_dir);
+    if (!opened) return std::cerr << "podidctl migrate: " << opened.error() << "\n", 1;
+    event_store = std::move(*opened);
+    log.emplace(*event_store);
+  }
+  boost::asio::io_context io;
+  auto client = watch::HttpKubeClient::create(io.get_executor(), *config);
+  if (!client) return std::cerr << "podidctl migrate: " << client.error() << "\n", 1;
+  c.options.marker_value = std::string("podid ") + PODID_VERSION;
+  core::SystemClock clock;
+  std::optional<core::Result<cli::MigrateReport>> result;
+  boost::asio::co_spawn(io, cli::run_migration(**client, log ? &*log : nullptr, clock, c.options, std::cout),
+                        [&result](std::exception_ptr e, core::Result<cli::MigrateReport> r) {
+                          if (e) std::rethrow_exception(e);
+                          result = std::move(r);
+                        });
+  io.run();
+  if (!result) return std::cerr << "podidctl migrate: did not complete\n", 1;
+  if (!*result) return std::cerr << "podidctl migrate: " << result->error() << "\n", 1;
+  return cli::exit_code(**result);
+}
 
 // Opens the log named by `src`: the RocksDB store, or a memory store filled from an events file.
 core::Result<std::unique_ptr<store::EventStore>> open_log(const LogSource& src) {
@@ -214,6 +256,26 @@ int main(int argc, char** argv) {
   ex->add_option("--out", exp.out, "Output file, or - for standard output")->required();
   ex->add_option("--recent", exp.recent, "How many of the newest events to include")->capture_default_str();
 
+  MigrateCommand migrate;
+  auto* mg = app.add_subcommand(
+      "migrate",
+      "Run pending migrations against a cluster (the v1.6.0 field-case upgrade of the CRD objects). Exit "
+      "codes: 0 done or already migrated, 1 failed (the marker is not written), 3 interrupted");
+  mg->add_option("--kubeconfig", migrate.kubeconfig, "kubeconfig of the cluster")
+      ->required()
+      ->check(CLI::ExistingFile);
+  mg->add_option("--context", migrate.context, "kubeconfig context (default: current-context)");
+  mg->add_flag("--dry-run", migrate.options.dry_run,
+               "Print each rewrite (object, keys renamed); write nothing");
+  mg->add_option("--store", migrate.store_dir,
+                 "Event store directory: record each rewrite as a MigrationApplied event");
+  mg->add_option("--config-namespace", migrate.options.config_namespace,
+                 "Namespace of ConfigMap aad-pod-identity-config holding the type-upgrade-status marker "
+                 "(upstream used the controller pod's namespace)")
+      ->capture_default_str();
+  mg->add_option("--stop-after-writes", migrate.options.stop_after_writes,
+                 "Testing aid: stop as if interrupted after this many object writes");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -221,5 +283,6 @@ int main(int argc, char** argv) {
   }
   if (rp->parsed()) return run_replay(replay);
   if (ex->parsed()) return run_export(exp);
+  if (mg->parsed()) return run_migrate(migrate);
   return 2;
 }

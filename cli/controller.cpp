@@ -1,0 +1,256 @@
+#include "cli/controller.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <functional>
+#include <variant>
+
+#include "core/projection.hpp"
+
+namespace podid::cli {
+
+namespace asio = boost::asio;
+
+namespace {
+
+asio::awaitable<bool> is_cancelled() {
+  const auto state = co_await asio::this_coro::cancellation_state;
+  co_return state.cancelled() != asio::cancellation_type::none;
+}
+
+core::Error stopped() {
+  return core::make_error(core::ErrorCode::cancelled, "controller stopped");
+}
+
+}  // namespace
+
+// The EventStore seen by every writer of this controller: forwards everything and wakes the controller
+// after each successful append (the ingest's, the actuator's and the AAI writer's).
+class NotifyingStore final : public store::EventStore {
+ public:
+  NotifyingStore(store::EventStore& inner, std::function<void()> on_append)
+      : inner_(inner), on_append_(std::move(on_append)) {}
+  core::Result<store::Seq> append(std::span<const store::NewEvent> batch,
+                                  std::span<const store::Cursor> cursors) override {
+    auto seq = inner_.append(batch, cursors);
+    if (seq && !batch.empty()) on_append_();
+    return seq;
+  }
+  core::Result<std::vector<store::EventRecord>> read(store::Seq from, std::size_t limit) const override {
+    return inner_.read(from, limit);
+  }
+  core::Result<std::vector<store::EventRecord>> read_subject(std::string_view subject, store::Seq from,
+                                                             std::size_t limit) const override {
+    return inner_.read_subject(subject, from, limit);
+  }
+  store::Seq last_seq() const override { return inner_.last_seq(); }
+  store::Seq first_seq() const override { return inner_.first_seq(); }
+  core::Result<std::optional<std::string>> cursor(std::string_view name) const override {
+    return inner_.cursor(name);
+  }
+  core::Status put_checkpoint(const store::Checkpoint& cp) override { return inner_.put_checkpoint(cp); }
+  core::Result<std::optional<store::Checkpoint>> latest_checkpoint() const override {
+    return inner_.latest_checkpoint();
+  }
+  core::Result<store::RetentionReport> apply_retention(const store::RetentionPolicy& p, std::int64_t now_ms,
+                                                       const std::string& export_dir) override {
+    return inner_.apply_retention(p, now_ms, export_dir);
+  }
+  core::Status export_jsonl(store::Seq from, store::Seq to, std::ostream& out) const override {
+    return inner_.export_jsonl(from, to, out);
+  }
+
+ private:
+  store::EventStore& inner_;
+  std::function<void()> on_append_;
+};
+
+Controller::Controller(watch::KubeClient& kube, store::EventStore& store, arm::ArmClient& arm,
+                       core::Clock& clock, core::Logger logger, ControllerOptions options)
+    : kube_(kube),
+      clock_(clock),
+      logger_(std::move(logger)),
+      options_(std::move(options)),
+      store_(std::make_unique<NotifyingStore>(store, [this] { notify(); })),
+      log_(*store_) {
+  ingest_ =
+      std::make_unique<watch::Ingest>(kube_, log_, clock_, logger_.with_component("ingest"), options_.ingest);
+  auto events = [this](std::span<const core::Event> e) { return sink(e); };
+  actuator_ = std::make_unique<arm::Actuator>(arm, events, clock_, options_.actuator);
+  writer_ = std::make_unique<watch::AaiWriter>(kube_, events, clock_, logger_.with_component("aai"));
+  recorder_ = std::make_unique<watch::EventRecorder>(kube_, clock_, options_.events);
+  if (options_.leader_election)
+    elector_ = std::make_unique<watch::LeaderElector>(
+        kube_, clock_, steady_, logger_.with_component("election"), *options_.leader_election);
+}
+
+Controller::~Controller() = default;
+
+bool Controller::synced() const noexcept {
+  return ingest_->synced();
+}
+bool Controller::leading() const noexcept {
+  return !elector_ || leading_;
+}
+
+void Controller::notify() {
+  if (wake_) wake_->cancel();
+}
+
+core::Status Controller::sink(std::span<const core::Event> events) {
+  auto appended = log_.append(events);
+  if (!appended) {
+    logger_.error("Events not appended.", {{"error", appended.error().describe().c_str()}});
+    return appended.error();
+  }
+  return core::ok();
+}
+
+asio::awaitable<core::Status> Controller::run() {
+  using namespace asio::experimental::awaitable_operators;
+  co_await asio::this_coro::throw_if_cancelled(false);
+  wake_.emplace(co_await asio::this_coro::executor);
+  if (elector_) {
+    auto r = co_await (ingest_->run() || elect() || work());
+    co_return std::visit([](core::Status& s) { return std::move(s); }, r);
+  }
+  auto r = co_await (ingest_->run() || work());
+  co_return std::visit([](core::Status& s) { return std::move(s); }, r);
+}
+
+asio::awaitable<core::Status> Controller::elect() {
+  co_return co_await elector_->run([this](bool leading) {
+    leading_ = leading;
+    notify();
+  });
+}
+
+asio::awaitable<bool> Controller::sleep_until(std::optional<std::int64_t> at_ms) {
+  if (at_ms) {
+    const auto delay = std::max<std::int64_t>(*at_ms - clock_.now_ms(), 0);
+    wake_->expires_after(std::chrono::milliseconds(delay));
+  } else {
+    wake_->expires_at(asio::steady_timer::time_point::max());
+  }
+  const auto [ec] = co_await wake_->async_wait(asio::as_tuple(asio::use_awaitable));
+  static_cast<void>(ec);  // expiry and a wake-up (cancel) both mean: look again
+  const bool cancelled = co_await is_cancelled();
+  co_return !cancelled;
+}
+
+asio::awaitable<void> Controller::drain() {
+  co_await asio::this_coro::reset_cancellation_state();
+  for (auto& t : tasks_)
+    if (!t.done) t.signal.emit(asio::cancellation_type::terminal);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (running_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    wake_->expires_after(std::chrono::milliseconds(100));
+    const auto [ec] = co_await wake_->async_wait(asio::as_tuple(asio::use_awaitable));
+    static_cast<void>(ec);
+  }
+  if (running_ > 0) logger_.error("Operations still running at shutdown.", {{"operations", running_}});
+}
+
+asio::awaitable<core::Status> Controller::work() {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  for (;;) {
+    const auto synced_now = co_await ingest_->wait_synced(options_.sync_wait);
+    if (synced_now) break;
+    const bool cancelled = co_await is_cancelled();
+    if (cancelled || synced_now.error().code == core::ErrorCode::cancelled) co_return stopped();
+    logger_.warn("Initial sync still incomplete.", {{"error", synced_now.error().describe().c_str()}});
+  }
+  logger_.info("Initial sync completed.", {{"seq", store_->last_seq()}});
+  while (!leading()) {
+    const bool go_on = co_await sleep_until(std::nullopt);
+    if (!go_on) co_return stopped();
+  }
+  auto result = co_await lead();
+  co_await drain();
+  co_return result;
+}
+
+asio::awaitable<core::Status> Controller::start_leading() {
+  logger_.info("Leading started.");
+  PODID_CO_TRY(log_.catch_up(state_));
+  const auto now = clock_.now_ms();
+  std::vector<core::Event> events;
+  if (state_.settings != options_.settings) {
+    core::SettingsObserved e;
+    e.at_ms = now;
+    e.settings = options_.settings;
+    events.emplace_back(std::move(e));
+    ++counters_.settings_appended;
+  }
+  // Operations a previous leader started and never finished: Azure's state decides (drift check below).
+  for (const auto& [id, op] : state_.operations) {
+    if (busy_.contains(op.target)) continue;
+    core::ArmOperationFailed e;
+    e.at_ms = now;
+    e.operation_id = id;
+    e.target = op.target;
+    e.error_class = core::ErrorCode::transient;
+    e.message = "operation abandoned: the controller that started it stopped";
+    events.emplace_back(std::move(e));
+    ++counters_.abandoned_operations;
+    logger_.warn("Operation abandoned by a previous leader.",
+                 {{"operation", id.c_str()}, {"target", op.target.to_string().c_str()}});
+  }
+  if (!events.empty()) PODID_CO_TRY(sink(events));
+  PODID_CO_TRY(log_.catch_up(state_));
+  // What Azure holds now, before the first plan: a new leader neither repeats nor reverts earlier work.
+  std::set<core::ArmTarget> targets;
+  for (const auto& [target, keys] : state_.index.assignments_by_target) targets.insert(target);
+  for (const auto& [target, t] : state_.targets)
+    if (!t.ours.empty()) targets.insert(target);
+  for (const auto& target : targets) {
+    const auto read = co_await actuator_->observe(target);
+    if (!read)
+      logger_.warn("Identity read failed.",
+                   {{"target", target.to_string().c_str()}, {"error", read.error().describe().c_str()}});
+  }
+  PODID_CO_TRY(log_.catch_up(state_));
+  next_drift_ms_ = now + options_.drift_interval.count();
+  co_return core::ok();
+}
+
+void Controller::maybe_checkpoint() {
+  if (options_.checkpoint_every == 0 || state_.last_seq < last_checkpoint_ + options_.checkpoint_every)
+    return;
+  if (auto saved = log_.checkpoint(state_); !saved) {
+    logger_.warn("Checkpoint not stored.", {{"error", saved.error().describe().c_str()}});
+    return;
+  }
+  last_checkpoint_ = state_.last_seq;
+  ++counters_.checkpoints;
+}
+
+asio::awaitable<core::Status> Controller::lead() {
+  const auto started = co_await start_leading();
+  if (!started) co_return started.error();
+  last_checkpoint_ = state_.last_seq;
+  for (;;) {
+    if (!leading()) co_return core::make_error(core::ErrorCode::transient, "leadership lost");
+    tasks_.remove_if([](const Task& t) { return t.done; });
+    PODID_CO_TRY(log_.catch_up(state_));
+    maybe_checkpoint();
+    const auto now = clock_.now_ms();
+    check_drift(now);
+    const auto plan = core::plan(state_, now);
+    ++counters_.plans;
+    start_changes(plan);
+    const auto retry_at = co_await perform(plan, now);
+    const bool cancelled = co_await is_cancelled();
+    if (cancelled) co_return stopped();
+    std::optional<std::int64_t> at = std::min(next_drift_ms_, now + options_.max_idle.count());
+    for (const auto& t : {plan.wake_at_ms, retry_at})
+      if (t && *t < *at) at = t;
+    if (store_->last_seq() > state_.last_seq) continue;  // new events while we acted
+    const bool go_on = co_await sleep_until(at);
+    if (!go_on) co_return stopped();
+  }
+}
+
+}  // namespace podid::cli

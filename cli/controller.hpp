@@ -1,0 +1,152 @@
+#pragma once
+// Controller: the original's MIC role, on one io_context. It composes the watch Ingest (observe, append),
+// the EventLog and the core projection and planner (project, plan), and the Actuator, AaiWriter and
+// EventRecorder (act):
+//   1. the ingest runs (on every replica) and the controller waits for its initial sync: it never plans
+//      before, because the planner deletes AzureAssignedIdentities whose pods it has not seen;
+//   2. with leader election, it waits for the Lease (only the leader plans and writes);
+//   3. on becoming leader: catch up the State, append SettingsObserved when the configured settings differ
+//      from the State's, end operations a previous leader left in flight (ArmOperationFailed), and read
+//      every VM or scale set the assignments name, so that planning resumes from Azure's actual state;
+//   4. loop: catch up, checkpoint every N events, drift check every interval (observe each VM or scale set
+//      holding Assigned identities), plan(state, now), start identity changes (one in flight per target: a
+//      target stays busy locally from the start until its execute() returned, besides the State's in_flight),
+//      AAI writes (per-object back-off after failures), reports, AzureIdentity Ready conditions; then wait
+//      for new events (an append wakes it), plan.wake_at_ms, the next drift check or a back-off end.
+// Shutdown: cancel the awaiting coroutine of run(); it cancels and awaits the operations it started.
+//
+// Thread-safety: everything on one single-threaded executor. Lifetime: kube, store, arm, clock and the
+// logger's sink outlive the Controller; the Controller outlives run().
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+
+#include "arm/actuator.hpp"
+#include "arm/arm_client.hpp"
+#include "core/clock.hpp"
+#include "core/logger.hpp"
+#include "core/plan.hpp"
+#include "core/state.hpp"
+#include "store/event_log.hpp"
+#include "store/event_store.hpp"
+#include "watch/aai_writer.hpp"
+#include "watch/event_recorder.hpp"
+#include "watch/ingest.hpp"
+#include "watch/kube_client.hpp"
+#include "watch/leader_election.hpp"
+
+namespace podid::cli {
+
+struct ControllerOptions {
+  core::Settings settings;  // appended as SettingsObserved when the State's differ
+  watch::IngestOptions ingest;
+  std::chrono::milliseconds sync_wait{std::chrono::seconds(30)};  // logs and waits again after this
+  std::chrono::milliseconds drift_interval{std::chrono::minutes(3)};
+  std::chrono::milliseconds max_idle{
+      std::chrono::hours(1)};  // plan at least this often (--sync-retry-interval)
+  std::chrono::milliseconds retry_initial{std::chrono::seconds(1)};  // AAI write back-off, doubling
+  std::chrono::milliseconds retry_max{std::chrono::seconds(60)};
+  std::uint64_t checkpoint_every{1000};                         // events between checkpoints
+  std::optional<watch::LeaderElectionOptions> leader_election;  // empty: always the leader
+  arm::ActuatorOptions actuator;
+  watch::EventRecorderOptions events;
+};
+
+struct ControllerCounters {
+  std::uint64_t plans{0};
+  std::uint64_t changes_started{0};
+  std::uint64_t observes_started{0};
+  std::uint64_t aai_writes{0};
+  std::uint64_t aai_write_failures{0};
+  std::uint64_t reports{0};
+  std::uint64_t report_failures{0};
+  std::uint64_t checkpoints{0};
+  std::uint64_t settings_appended{0};
+  std::uint64_t abandoned_operations{0};
+};
+
+class NotifyingStore;
+
+class Controller {
+ public:
+  Controller(watch::KubeClient& kube, store::EventStore& store, arm::ArmClient& arm, core::Clock& clock,
+             core::Logger logger, ControllerOptions options);
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  // Runs until cancelled (returns cancelled), leadership is lost (transient) or the ingest or the log
+  // fails for good (its error).
+  [[nodiscard]] boost::asio::awaitable<core::Status> run();
+
+  [[nodiscard]] bool synced() const noexcept;   // the ingest's initial sync is done
+  [[nodiscard]] bool leading() const noexcept;  // this replica plans and writes
+  [[nodiscard]] const core::State& state() const noexcept { return state_; }
+  [[nodiscard]] const ControllerCounters& counters() const noexcept { return counters_; }
+  [[nodiscard]] const watch::Ingest& ingest() const noexcept { return *ingest_; }
+  [[nodiscard]] const arm::Actuator& actuator() const noexcept { return *actuator_; }
+  [[nodiscard]] const watch::AaiWriter& writer() const noexcept { return *writer_; }
+  [[nodiscard]] const watch::EventRecorder& recorder() const noexcept { return *recorder_; }
+
+ private:
+  struct Task {
+    boost::asio::cancellation_signal signal;
+    bool done{false};
+  };
+  struct Backoff {
+    std::int64_t not_before_ms{0};
+    std::chrono::milliseconds delay{0};
+  };
+
+  [[nodiscard]] boost::asio::awaitable<core::Status> work();
+  [[nodiscard]] boost::asio::awaitable<core::Status> lead();
+  [[nodiscard]] boost::asio::awaitable<core::Status> elect();
+  [[nodiscard]] boost::asio::awaitable<bool> sleep_until(std::optional<std::int64_t> at_ms);
+  [[nodiscard]] boost::asio::awaitable<void> drain();
+  void notify();
+  [[nodiscard]] core::Status sink(std::span<const core::Event> events);
+  [[nodiscard]] boost::asio::awaitable<core::Status> start_leading();
+  void maybe_checkpoint();
+  void check_drift(std::int64_t now);
+  void start_changes(const core::Plan& plan);
+  void spawn(boost::asio::awaitable<void> work);
+  [[nodiscard]] boost::asio::awaitable<void> run_change(core::IdentityChange change);
+  [[nodiscard]] boost::asio::awaitable<void> run_observe(core::ArmTarget target);
+  // Writes, reports and conditions; returns the earliest back-off end, if any.
+  [[nodiscard]] boost::asio::awaitable<std::optional<std::int64_t>> perform(const core::Plan& plan,
+                                                                            std::int64_t now);
+  [[nodiscard]] boost::asio::awaitable<void> sync_conditions();
+
+  watch::KubeClient& kube_;
+  core::Clock& clock_;
+  core::Logger logger_;
+  ControllerOptions options_;
+  std::unique_ptr<NotifyingStore> store_;
+  store::EventLog log_;
+  std::unique_ptr<watch::Ingest> ingest_;
+  std::unique_ptr<arm::Actuator> actuator_;
+  std::unique_ptr<watch::AaiWriter> writer_;
+  std::unique_ptr<watch::EventRecorder> recorder_;
+  watch::SteadyClock steady_;
+  std::unique_ptr<watch::LeaderElector> elector_;
+  core::State state_;
+  bool leading_{false};
+  std::optional<boost::asio::steady_timer> wake_;
+  std::set<core::ArmTarget> busy_;  // targets with an execute() or observe() of ours running
+  std::list<Task> tasks_;
+  std::size_t running_{0};
+  std::map<core::AssignedKey, Backoff> write_backoff_;
+  std::int64_t next_drift_ms_{0};
+  core::Seq last_checkpoint_{0};
+  ControllerCounters counters_;
+};
+
+}  // namespace podid::cli

@@ -1,0 +1,198 @@
+// podid-controller: the controller (the original's MIC) as a process. Parses flags (CLI11), reads the
+// kubeconfig (or the in-cluster service account) and azure.json, opens the event store, and runs the
+// Controller with a /healthz and /readyz probe until SIGINT or SIGTERM. Logs are JSON lines on stderr.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <random>
+#include <sstream>
+
+#include "arm/cloud_config.hpp"
+#include "arm/http_arm_client.hpp"
+#include "arm/token_source_factory.hpp"
+#include "cli/controller.hpp"
+#include "core/http/http_server.hpp"
+#include "store/rocks_event_store.hpp"
+#include "watch/http_kube_client.hpp"
+#include "watch/kubeconfig.hpp"
+
+namespace asio = boost::asio;
+namespace core = podid::core;
+using namespace podid;
+
+namespace {
+
+class StderrSink final : public core::Sink {
+ public:
+  void write(core::LogLevel, std::string_view line) override { std::cerr << line << '\n'; }
+};
+
+// "500ms", "30s", "3m", "1h" or plain seconds.
+std::chrono::milliseconds parse_duration(const std::string& text) {
+  std::size_t used = 0;
+  const double value = std::stod(text, &used);
+  const auto unit = text.substr(used);
+  double ms = value * 1000;
+  if (unit == "ms")
+    ms = value;
+  else if (unit == "m")
+    ms = value * 60000;
+  else if (unit == "h")
+    ms = value * 3600000;
+  else if (!unit.empty() && unit != "s")
+    throw CLI::ValidationError("duration", "unknown unit in " + text);
+  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string env(const char* name, std::string fallback = {}) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::string(v) : fallback;
+}
+
+std::vector<std::string> split(const std::string& csv) {
+  std::vector<std::string> out;
+  std::stringstream s(csv);
+  for (std::string item; std::getline(s, item, ',');)
+    if (!item.empty()) out.push_back(core::to_lower(item));
+  return out;
+}
+
+asio::awaitable<http::Response> probe(const cli::Controller& c, http::Request request) {
+  http::Response r;
+  r.headers.emplace_back("Content-Type", "text/plain");
+  const bool health = request.url == "/healthz";
+  if (!health && request.url != "/readyz") {
+    r.status = 404;
+    co_return r;
+  }
+  r.status = c.synced() ? 200 : 503;
+  r.body = !c.synced() ? "Not Synced" : (c.leading() ? "Active" : "Not Active");
+  co_return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"podid-controller: assigns Azure identities to pods (the MIC role)"};
+  std::string kubeconfig, cloudconfig, azure_ca, store_dir, lease_ns = env("MIC_POD_NAMESPACE", "default");
+  std::string lease_name = "aad-pod-identity-mic", instance, sync_retry = "3600s", drift = "3m", immutable;
+  bool leader_elect = true, force_ns = env("FORCENAMESPACED") == "true";
+  int probe_port = 8080;
+  std::uint64_t checkpoint_every = 1000;
+  std::string log_level = "info";
+  app.add_option("--kubeconfig", kubeconfig, "kubeconfig path; empty: in-cluster");
+  app.add_option("--cloudconfig", cloudconfig, "azure.json")->required();
+  app.add_option("--azure-ca-file", azure_ca, "CA bundle for a custom cloud's endpoints (PEM)");
+  app.add_option("--store", store_dir, "event store directory")->required();
+  app.add_option("--namespace,--leader-election-namespace", lease_ns, "namespace of the Lease");
+  app.add_option("--leader-elect", leader_elect, "use leader election")->capture_default_str();
+  app.add_option("--lease-name,--leader-election-name", lease_name)->capture_default_str();
+  app.add_option("--leader-election-instance", instance, "holder identity; default <hostname>_<random>");
+  app.add_option("--sync-retry-interval,--syncRetryDuration", sync_retry, "longest idle between plans")
+      ->capture_default_str();
+  app.add_option("--identity-assignment-reconcile-interval", drift, "drift check period")
+      ->capture_default_str();
+  app.add_option("--immutable-user-msis", immutable, "comma-separated client IDs never detached");
+  app.add_flag("--forceNamespaced", force_ns, "namespaced matching");
+  app.add_option("--http-probe-port", probe_port, "/healthz port")->capture_default_str();
+  app.add_option("--checkpoint-every", checkpoint_every, "events between checkpoints")->capture_default_str();
+  app.add_option("--log-level", log_level, "debug, info, warn, error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  core::SystemClock clock;
+  StderrSink sink;
+  const auto level = log_level == "debug"   ? core::LogLevel::debug
+                     : log_level == "warn"  ? core::LogLevel::warn
+                     : log_level == "error" ? core::LogLevel::error
+                                            : core::LogLevel::info;
+  core::Logger logger(sink, clock, "controller", level);
+  try {
+    asio::io_context io(1);
+    auto cluster = kubeconfig.empty() ? watch::in_cluster_config(env("KUBERNETES_SERVICE_HOST"),
+                                                                 env("KUBERNETES_SERVICE_PORT"))
+                                      : watch::load_kubeconfig(kubeconfig);
+    auto kube = watch::HttpKubeClient::create(io.get_executor(), cluster.value()).value();
+    auto cloud = arm::parse_cloud_config(read_file(cloudconfig)).value();
+    http::ClientOptions http_options;
+    if (!azure_ca.empty()) http_options.tls.ca.file = azure_ca;
+    auto arm_http = http::HttpClient::create(io.get_executor(), http_options).value();
+    const auto cert = cloud.client_cert_path.empty() ? std::string{} : read_file(cloud.client_cert_path);
+    auto tokens = arm::make_token_source(*arm_http, clock, cloud, cert).value();
+    arm::ArmClientOptions arm_options;
+    arm_options.endpoint = cloud.cloud.resource_manager;
+    arm::HttpArmClient arm_client(*arm_http, *tokens, clock, arm_options);
+    auto store = store::RocksEventStore::open(store_dir, {}).value();
+
+    cli::ControllerOptions options;
+    options.settings.force_namespaced = force_ns;
+    options.settings.immutable_identities = split(immutable);
+    if (!cloud.user_assigned_identity_id.empty())
+      options.settings.cluster_identities.push_back(core::to_lower(cloud.user_assigned_identity_id));
+    options.drift_interval = parse_duration(drift);
+    options.max_idle = parse_duration(sync_retry);
+    options.checkpoint_every = checkpoint_every;
+    if (instance.empty()) {
+      char host[256] = {};
+      gethostname(host, sizeof host - 1);
+      instance = std::string(host) + "_" + std::to_string(std::random_device{}());
+    }
+    options.events.instance = instance;
+    if (leader_elect) {
+      watch::LeaderElectionOptions le;
+      le.ns = lease_ns;
+      le.name = lease_name;
+      le.identity = instance;
+      options.leader_election = le;
+    }
+    cli::Controller controller(*kube, *store, arm_client, clock, logger, options);
+
+    http::ServerOptions probe_options;
+    probe_options.address = "0.0.0.0";
+    probe_options.port = static_cast<std::uint16_t>(probe_port);
+    auto server = http::HttpServer::create(io.get_executor(), probe_options, [&controller](http::Request r) {
+                    return probe(controller, std::move(r));
+                  }).value();
+    server->start();
+
+    asio::cancellation_signal stop;
+    std::optional<core::Status> result;
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    asio::co_spawn(io, controller.run(),
+                   asio::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr e, core::Status s) {
+                     if (e) std::rethrow_exception(e);
+                     result = std::move(s);
+                     signals.cancel();
+                     asio::co_spawn(io, server->stop(), asio::detached);
+                   }));
+    signals.async_wait([&](boost::system::error_code ec, int) {
+      if (!ec) stop.emit(asio::cancellation_type::terminal);
+    });
+    logger.info("Controller started.", {{"instance", instance.c_str()}, {"store", store_dir.c_str()}});
+    io.run();
+    if (result && !*result && result->error().code != core::ErrorCode::cancelled) {
+      logger.error("Controller stopped.", {{"error", result->error().describe().c_str()}});
+      return 1;
+    }
+    logger.info("Controller stopped.");
+    return 0;
+  } catch (const std::exception& e) {
+    logger.error("Controller failed to start.", {{"error", e.what()}});
+    return 1;
+  }
+}
