@@ -24,8 +24,10 @@ test: build controlplane ## Build with ASan+UBSan and run every test (unit, inte
 test-tsan: ## Run the unit tests under ThreadSanitizer
 	$(MAKE) test PRESET=tsan
 
-demo: build controlplane ## Play the local demo (KEEP=1 keeps the cluster running)
-	PODID_CONTROLPLANE_DIR=$$(tests/controlplane/build.sh) ./tests/demo/run-demo.sh $(if $(KEEP),--keep,)
+demo: deps controlplane ## Play the local demo as root (KEEP=1 keeps the cluster running)
+	cmake --preset $(PRESET) >/dev/null
+	cmake --build --preset $(PRESET) -j $(JOBS) --target podid-demo
+	PODID_CONTROLPLANE_DIR=$$(tests/controlplane/build.sh) PRESET=$(PRESET) ./tests/demo/run-demo.sh $(if $(KEEP),--keep,)
 
 verify: ## Formatting, clang-tidy, and generated files unchanged
 	git ls-files '*.cpp' '*.hpp' | xargs -r clang-format --dry-run -Werror

@@ -2,8 +2,10 @@
 // Exit codes: 0 success, 1 the operation failed (the message says why), 2 bad usage.
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdio>
 #include <fstream>
@@ -12,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "cli/explain.hpp"
@@ -33,6 +36,7 @@ using namespace podid;
 struct LogSource {
   std::string store_dir;    // a RocksDB event store
   std::string events_file;  // or a JSON-lines file of events (core/event_codec.hpp form)
+  std::string bundle_file;  // or a support bundle written by `snapshot export`
 };
 
 struct ReplayOptions {
@@ -149,9 +153,9 @@ void print_plan(const core::Plan& p, std::int64_t now_ms) {
 
 // The events about `subject` and, for a pod, about its identities, bindings, node and VM or scale set: what
 // explains its assignments. Merged in log order, up to the replayed point.
-core::Result<std::vector<std::pair<core::Seq, core::Event>>> related_history(const store::EventLog& log,
-                                                                             const core::State& state,
-                                                                             const std::string& subject) {
+// The subject and, for a pod, its identities, bindings, AzureAssignedIdentities, node and VM or scale set:
+// the subjects whose events explain its assignments.
+std::set<std::string> related_subjects(const core::State& state, const std::string& subject) {
   std::set<std::string> subjects{subject};
   if (subject.starts_with("pod/")) {
     for (const auto& [key, a] : state.assignments) {
@@ -163,6 +167,13 @@ core::Result<std::vector<std::pair<core::Seq, core::Event>>> related_history(con
       if (a.target) subjects.insert(a.target->to_string());
     }
   }
+  return subjects;
+}
+
+core::Result<std::vector<std::pair<core::Seq, core::Event>>> related_history(const store::EventLog& log,
+                                                                             const core::State& state,
+                                                                             const std::string& subject) {
+  const auto subjects = related_subjects(state, subject);
   std::map<core::Seq, core::Event> merged;
   for (const auto& s : subjects) {
     for (auto& [seq, e] : PODID_TRY(log.history(s)))
@@ -171,7 +182,50 @@ core::Result<std::vector<std::pair<core::Seq, core::Event>>> related_history(con
   return std::vector<std::pair<core::Seq, core::Event>>(merged.begin(), merged.end());
 }
 
+// A support bundle holds the state at its last event and the newest events: enough to explain that state on
+// another machine, not to travel back in time.
+int run_bundle_replay(const ReplayOptions& o) {
+  if (o.to_seq || o.at_ms || o.no_checkpoint)
+    return std::cerr << "podidctl replay: a bundle holds the state at its last event only; "
+                        "--to-seq, --at-ms and --no-checkpoint need --store or --events\n",
+           2;
+  std::ifstream in(o.source.bundle_file);
+  std::stringstream text;
+  text << in.rdbuf();
+  boost::system::error_code ec;
+  const auto bundle = boost::json::parse(text.str(), ec);
+  if (ec || !bundle.is_object() || !bundle.as_object().contains("state") ||
+      !bundle.as_object().contains("events"))
+    return std::cerr << "podidctl replay: " << o.source.bundle_file << " is not a support bundle\n", 1;
+  auto state = core::decode_state(bundle.at("state"));
+  if (!state) return std::cerr << "podidctl replay: bundle state: " << state.error() << "\n", 1;
+  std::vector<std::pair<core::Seq, core::Event>> events;
+  for (const auto& item : bundle.at("events").as_array()) {
+    auto e = core::decode_event(item.at("event"));
+    if (!e) return std::cerr << "podidctl replay: bundle event: " << e.error() << "\n", 1;
+    events.emplace_back(item.at("seq").template to_number<core::Seq>(), std::move(*e));
+  }
+  std::cout << "state at event " << state->last_seq << " from bundle " << o.source.bundle_file << " ("
+            << events.size() << " recent events)\n";
+  if (o.json) std::cout << boost::json::serialize(bundle.at("state")) << "\n";
+  if (o.plan) print_plan(core::plan(*state, state->last_at_ms), state->last_at_ms);
+  for (const auto& subject : o.explain) {
+    const auto wanted = related_subjects(*state, subject);
+    std::vector<std::pair<core::Seq, core::Event>> history;
+    for (const auto& [seq, e] : events) {
+      const auto subjects = core::subjects(e);
+      if (std::any_of(subjects.begin(), subjects.end(), [&](const auto& x) { return wanted.contains(x); }))
+        history.emplace_back(seq, e);
+    }
+    auto lines = cli::explain(*state, subject, history);
+    if (!lines) return std::cerr << "podidctl replay: " << lines.error() << "\n", 2;
+    for (const auto& l : *lines) std::cout << l << "\n";
+  }
+  return 0;
+}
+
 int run_replay(const ReplayOptions& o) {
+  if (!o.source.bundle_file.empty()) return run_bundle_replay(o);
   auto log_store = open_log(o.source);
   if (!log_store) return std::cerr << "podidctl replay: " << log_store.error() << "\n", 1;
   store::EventLog log(**log_store);
@@ -215,15 +269,21 @@ int run_export(const ExportOptions& o) {
   return 0;
 }
 
-void add_source(CLI::App& cmd, LogSource& src) {
+void add_source(CLI::App& cmd, LogSource& src, bool with_bundle = false) {
   auto* store = cmd.add_option("--store", src.store_dir, "RocksDB event store directory")
                     ->check(CLI::ExistingDirectory);
   auto* events =
       cmd.add_option("--events", src.events_file, "JSON-lines file of events")->check(CLI::ExistingFile);
   store->excludes(events);
-  cmd.callback([&src, store, events] {
-    if (store->count() + events->count() == 0) throw CLI::RequiredError("--store or --events");
-    (void)src;
+  CLI::Option* bundle = nullptr;
+  if (with_bundle) {
+    bundle = cmd.add_option("--bundle", src.bundle_file, "Support bundle written by `snapshot export`")
+                 ->check(CLI::ExistingFile);
+    bundle->excludes(store)->excludes(events);
+  }
+  cmd.callback([store, events, bundle] {
+    if (store->count() + events->count() + (bundle != nullptr ? bundle->count() : 0) == 0)
+      throw CLI::RequiredError(bundle != nullptr ? "--store, --events or --bundle" : "--store or --events");
   });
 }
 
@@ -237,7 +297,7 @@ int main(int argc, char** argv) {
   ReplayOptions replay;
   auto* rp =
       app.add_subcommand("replay", "Rebuild the state from the event log, at any point, and explain it");
-  add_source(*rp, replay.source);
+  add_source(*rp, replay.source, true);
   rp->add_option("--to-seq", replay.to_seq, "Stop after this event sequence number");
   rp->add_option("--at-ms", replay.at_ms,
                  "Stop before the first event recorded after this time (ms since epoch)");

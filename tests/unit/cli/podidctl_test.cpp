@@ -42,7 +42,7 @@ TEST_CASE("podidctl refuses bad usage with exit code 2 and a clear message", "[u
   CHECK(run("").status == 2);
   const auto r = run("replay");
   CHECK(r.status == 2);
-  CHECK_THAT(r.out, Catch::Contains("--store or --events"));
+  CHECK_THAT(r.out, Catch::Contains("--store, --events or --bundle is required"));
   CHECK(run("replay --events /nonexistent/file").status == 2);
 }
 
@@ -57,4 +57,23 @@ TEST_CASE("podidctl reports a corrupt event line with its line number and exit c
   std::remove(path);
   CHECK(r.status == 1);
   CHECK_THAT(r.out, Catch::Contains(":1: "));
+}
+
+TEST_CASE("A support bundle replays elsewhere: its state and recent events explain a pod", "[unit]") {
+  const auto log = (podid::test::source_dir() / "tests/golden/quarantine_throttle.events.jsonl").string();
+  char path[] = "/tmp/podidctl-bundle-XXXXXX";
+  const int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  close(fd);
+  const auto exported = run("snapshot export --events " + log + " --out " + path);
+  REQUIRE(exported.status == 0);
+  const auto r = run(std::string("replay --bundle ") + path + " --explain pod/d/p");
+  const auto travel = run(std::string("replay --bundle ") + path + " --to-seq 3");
+  std::remove(path);
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("state at event 8 from bundle"));
+  CHECK_THAT(r.out, Catch::Contains("Quarantined (invalid resource ID"));
+  CHECK_THAT(r.out, Catch::Contains("#8 "));
+  CHECK(travel.status == 2);
+  CHECK_THAT(travel.out, Catch::Contains("holds the state at its last event only"));
 }
