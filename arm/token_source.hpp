@@ -38,7 +38,7 @@ class TokenSource {
 
 // When to refresh: `margin_ms` before expiry, or earlier when 10% of the lifetime is larger.
 struct RefreshPolicy {
-  std::int64_t margin_ms{5 * 60 * 1000};
+  std::int64_t margin_ms{std::int64_t{5} * 60 * 1000};
   double lifetime_fraction{0.1};
 };
 

@@ -94,7 +94,7 @@ std::string cursor_name(IngestKind kind) {
 }
 
 std::string state_key(IngestKind kind, const json::object& object) {
-  const auto name = meta_field(object, "name");
+  auto name = meta_field(object, "name");  // not const: returned by (automatic) move
   if (name.empty()) return {};
   if (kind == IngestKind::nodes) return name;
   return meta_field(object, "namespace") + "/" + name;

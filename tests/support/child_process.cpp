@@ -84,6 +84,7 @@ ChildProcess::ChildProcess(std::string name, const std::vector<std::string>& arg
   int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
   // Everything the child needs is prepared before fork: after it, only async-signal-safe calls.
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   const pid_t parent = getpid();

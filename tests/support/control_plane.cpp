@@ -287,6 +287,7 @@ std::string ControlPlane::start_once(int attempt, bool& retry) {
       poll_ready("etcd /health", seconds(60), retry, [&] { return curl_perform(health).status == 200; });
   if (!error.empty()) return error;
 
+  apiserver_args_ = api_args;
   spawner_->run([&] {
     apiserver_ = std::make_unique<ChildProcess>("kube-apiserver", api_args, d + "/kube-apiserver.log");
   });
@@ -317,6 +318,27 @@ std::string ControlPlane::poll_ready(const std::string& what, std::chrono::secon
       return "timed out after " + std::to_string(timeout.count()) + " s waiting for " + what;
     std::this_thread::sleep_for(milliseconds(100));  // readiness polling interval, as envtest
   }
+}
+
+void ControlPlane::restart_apiserver() {
+  if (!apiserver_ || stopped_)
+    throw std::runtime_error("restart_apiserver: the control plane is not running");
+  const auto t0 = Clock::now();
+  apiserver_->stop();
+  const std::string log_path = info_.dir + "/kube-apiserver.log";
+  spawner_->run(
+      [&] { apiserver_ = std::make_unique<ChildProcess>("kube-apiserver", apiserver_args_, log_path); });
+  bool retry = false;  // the port was ours a moment ago; "address already in use" is reported, not retried
+  std::string error = poll_ready("restarted kube-apiserver /readyz", seconds(120), retry, [&] {
+    HttpReply r = request("GET", "/readyz");
+    return r.status == 200 && r.body == "ok";
+  });
+  if (error.empty()) error = install_crds();  // idempotent; waits until every CRD lists again
+  if (!error.empty()) throw std::runtime_error(error + " (logs in " + info_.dir + ")");
+  char summary[96];
+  std::snprintf(summary, sizeof summary, "kube-apiserver restarted in %.1f s",
+                std::chrono::duration<double>(Clock::now() - t0).count());
+  log_line(summary);
 }
 
 void ControlPlane::stop() {

@@ -63,6 +63,13 @@ class ControlPlane {
   void apply_yaml_file(const std::string& path, std::string_view default_namespace);
   void apply_yaml(std::string_view yaml_text, std::string_view default_namespace = "default");
 
+  // Stops kube-apiserver (SIGTERM, graceful as in a rolling update) and starts it again with the same flags,
+  // port, etcd and certificates; returns once /readyz is ok and every CRD is served again. etcd keeps
+  // running, so objects and resourceVersions survive. Throws std::runtime_error naming the log on failure.
+  // Blocking; call it from a thread that does not serve the test's clients (requests from other threads
+  // meanwhile fail with a transport error, as against a real restarting server).
+  void restart_apiserver();
+
   ControlPlane(const ControlPlane&) = delete;
   ControlPlane& operator=(const ControlPlane&) = delete;
   ~ControlPlane();
@@ -91,6 +98,7 @@ class ControlPlane {
   std::unique_ptr<SpawnThread> spawner_;
   std::unique_ptr<ChildProcess> etcd_;
   std::unique_ptr<ChildProcess> apiserver_;
+  std::vector<std::string> apiserver_args_;  // argv of the last start, reused by restart_apiserver()
   std::mutex discovery_mutex_;
   std::unordered_map<std::string, ResourceInfo> discovery_;  // "apiVersion/kind" -> resource
   bool stopped_ = false;
