@@ -12,9 +12,22 @@ void reconcile_pod(State& s, const PodKey& pod, Seq seq);
 // Moves a created or retry-scheduled assignment to assigned when its identity is known to be in place
 // (type 0: on its VM/VMSS; types 1 and 2: its AzureAssignedIdentity exists).
 void settle(const State& s, Assignment& a, Seq seq);
+// settle() for a user-assigned identity whose target's state `t` the caller already holds.
+void settle_on(const TargetState& t, Assignment& a, Seq seq);
 
 // Sets the phase and remembers the cause.
 void transition(Assignment& a, Phase phase, Seq seq, std::string reason = {});
+
+// Keeps the phase indexes (Indexes::unsettled_by_target, assigned_ids_by_target, unassigned_by_pod) right
+// while `change` alters the phase of `a` (stored under `key`) and nothing else they read (type, target,
+// resource ID).
+void reindex_phase(State& s, const AssignmentKey& key, const Assignment& a, Phase before);
+template <class F>
+void change_phase(State& s, const AssignmentKey& key, Assignment& a, F&& change) {
+  const Phase before = a.phase;
+  change();
+  if (a.phase != before) reindex_phase(s, key, a, before);
+}
 
 // Erases an assignment that is no longer desired and whose AzureAssignedIdentity is gone.
 void erase_assignment(State& s, const AssignmentKey& key);

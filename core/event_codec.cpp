@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/json.hpp>
+#include <cstddef>
 #include <utility>
 
 #include "core/model_codec.hpp"
@@ -280,8 +281,12 @@ std::string encode_line(const Event& e) {
 }
 
 Result<Event> decode_line(std::string_view line) {
+  // The parsed tree lives only while the event is built from it, so it goes into a stack buffer (spilling
+  // to the heap for unusually large lines) instead of one heap allocation per JSON string, array and object.
+  alignas(std::max_align_t) unsigned char buffer[8192];
+  json::monotonic_resource arena(buffer, sizeof buffer);
   boost::system::error_code ec;
-  auto v = json::parse(line, ec);
+  const auto v = json::parse(line, ec, &arena);
   if (ec) return make_error(ErrorCode::corrupt, "event: not JSON: " + ec.message());
   return decode_event(v);
 }

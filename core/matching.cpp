@@ -1,6 +1,6 @@
 #include "core/matching.hpp"
 
-#include <set>
+#include <algorithm>
 
 #include "core/k8s_objects.hpp"
 
@@ -17,26 +17,40 @@ bool is_excepted(const State& s, const Pod& pod) {
   return false;
 }
 
+namespace detail {
+
+void desired_matches(const State& s, const Pod& pod, std::vector<DesiredMatch>& out) {
+  out.clear();
+  if (pod.node.empty() || pod.ip.empty() || pod.phase == "Succeeded" || pod.phase == "Failed") return;
+  const auto label = pod.labels.find(std::string(kBindingLabel));
+  if (label == pod.labels.end() || label->second.empty()) return;
+  if (is_excepted(s, pod)) return;
+  const auto bindings = s.index.bindings_by_selector.find(label->second);
+  if (bindings == s.index.bindings_by_selector.end()) return;
+  IdentityKey ik;
+  for (const auto& bk : bindings->second) {  // std::set: (namespace, name) order
+    const auto& binding = s.bindings.at(bk);
+    ik.ns = bk.ns;
+    ik.name = binding.identity_name;
+    const auto id = s.identities.find(ik);
+    if (id == s.identities.end()) continue;
+    if (is_namespaced(s.settings, id->second) && ik.ns != pod.key.ns) continue;
+    // Listed once, with its first binding; `out` is short, so a linear search beats a set.
+    if (std::none_of(out.begin(), out.end(), [&](const auto& d) { return *d.identity == ik; }))
+      out.push_back({&id->first, &id->second, &bk});
+  }
+}
+
+}  // namespace detail
+
 std::vector<DesiredIdentity> desired_for_pod(const State& s, const PodKey& key) {
   std::vector<DesiredIdentity> out;
   const auto pod_it = s.pods.find(key);
   if (pod_it == s.pods.end()) return out;
-  const Pod& pod = pod_it->second;
-  if (pod.node.empty() || pod.ip.empty() || pod.phase == "Succeeded" || pod.phase == "Failed") return out;
-  const auto label = pod.labels.find(std::string(kBindingLabel));
-  if (label == pod.labels.end() || label->second.empty()) return out;
-  if (is_excepted(s, pod)) return out;
-  const auto bindings = s.index.bindings_by_selector.find(label->second);
-  if (bindings == s.index.bindings_by_selector.end()) return out;
-  std::set<IdentityKey> seen;
-  for (const auto& bk : bindings->second) {  // std::set: (namespace, name) order
-    const auto& binding = s.bindings.at(bk);
-    const IdentityKey ik{bk.ns, binding.identity_name};
-    const auto id = s.identities.find(ik);
-    if (id == s.identities.end()) continue;
-    if (is_namespaced(s.settings, id->second) && ik.ns != pod.key.ns) continue;
-    if (seen.insert(ik).second) out.push_back({ik, bk});
-  }
+  std::vector<detail::DesiredMatch> matches;
+  detail::desired_matches(s, pod_it->second, matches);
+  out.reserve(matches.size());
+  for (const auto& m : matches) out.push_back({*m.identity, *m.binding});
   return out;
 }
 

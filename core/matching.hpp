@@ -26,4 +26,15 @@ struct DesiredIdentity {
 [[nodiscard]] std::vector<DesiredIdentity> desired_for_pod(const State& s, const PodKey& pod);
 [[nodiscard]] bool is_excepted(const State& s, const Pod& pod);
 
+namespace detail {
+// desired_for_pod for a pod already looked up, pointing into `s` instead of copying keys (the projection's
+// hot path). Valid until `s` changes.
+struct DesiredMatch {
+  const IdentityKey* identity;
+  const AzureIdentity* object;
+  const BindingKey* binding;
+};
+void desired_matches(const State& s, const Pod& pod, std::vector<DesiredMatch>& out);
+}  // namespace detail
+
 }  // namespace podid::core

@@ -1,7 +1,6 @@
 #include "core/model.hpp"
 
 #include <array>
-#include <cstdio>
 #include <vector>
 
 namespace podid::core {
@@ -140,20 +139,43 @@ Result<VmRef> parse_provider_id(std::string_view provider_id) {
   return fail();
 }
 
-std::string assigned_identity_name(const PodKey& pod, const IdentityKey& identity) {
-  constexpr std::size_t kMaxName = 253;
+namespace {
+
+constexpr std::size_t kMaxAssignedName = 253;
+
+// Writes assigned_identity_name(pod, identity) into `out` and returns its length (≤ kMaxAssignedName).
+std::size_t write_assigned_name(std::array<char, kMaxAssignedName>& out, const PodKey& pod,
+                                const IdentityKey& identity) noexcept {
   std::uint32_t h = fnv1a32(pod.ns);
   for (const auto* part : {&pod.name, &identity.ns, &identity.name}) {
     h = fnv1a32(std::string_view("/", 1), h);
     h = fnv1a32(*part, h);
   }
-  std::array<char, 9> hex{};
-  std::snprintf(hex.data(), hex.size(), "%08x", h);
-  std::string prefix = pod.name + "-" + pod.ns + "-" + identity.name;
-  const std::size_t room = kMaxName - 1 - 8;
-  if (prefix.size() > room) prefix.resize(room);
-  while (!prefix.empty() && (prefix.back() == '-' || prefix.back() == '.')) prefix.pop_back();
-  return prefix + "-" + hex.data();
+  // <pod>-<podns>-<identity>, cut to leave room for "-" and 8 hex digits, without a trailing '-' or '.'.
+  constexpr std::size_t room = kMaxAssignedName - 1 - 8;
+  std::size_t n = 0;
+  for (const std::string_view part :
+       {std::string_view(pod.name), std::string_view("-"), std::string_view(pod.ns), std::string_view("-"),
+        std::string_view(identity.name)})
+    for (const char c : part)
+      if (n < room) out[n++] = c;
+  while (n > 0 && (out[n - 1] == '-' || out[n - 1] == '.')) --n;
+  out[n++] = '-';
+  constexpr std::string_view kHex = "0123456789abcdef";
+  for (int shift = 28; shift >= 0; shift -= 4) out[n++] = kHex[(h >> shift) & 0xfu];
+  return n;
+}
+
+}  // namespace
+
+std::string assigned_identity_name(const PodKey& pod, const IdentityKey& identity) {
+  std::array<char, kMaxAssignedName> name;  // NOLINT(cppcoreguidelines-pro-type-member-init): written first
+  return std::string(name.data(), write_assigned_name(name, pod, identity));
+}
+
+bool is_assigned_identity_name(std::string_view name, const PodKey& pod, const IdentityKey& identity) {
+  std::array<char, kMaxAssignedName> expected;  // NOLINT(cppcoreguidelines-pro-type-member-init)
+  return name == std::string_view(expected.data(), write_assigned_name(expected, pod, identity));
 }
 
 }  // namespace podid::core

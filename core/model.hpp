@@ -165,5 +165,8 @@ struct AssignedIdentity {
 // when identities of the same name in two namespaces bind one pod (upstream quirk 5). We append an 8-hex
 // FNV-1a hash of the full tuple, truncating the readable prefix so the name stays ≤ 253 characters.
 [[nodiscard]] std::string assigned_identity_name(const PodKey& pod, const IdentityKey& identity);
+// name == assigned_identity_name(pod, identity), without allocating.
+[[nodiscard]] bool is_assigned_identity_name(std::string_view name, const PodKey& pod,
+                                             const IdentityKey& identity);
 
 }  // namespace podid::core

@@ -8,6 +8,7 @@
 namespace podid::core {
 namespace {
 
+using detail::change_phase;
 using detail::settle;
 using detail::touch_target;
 using detail::transition;
@@ -31,6 +32,31 @@ bool contains_ci(const std::vector<std::string>& list, const std::string& lower)
 
 bool is_permanent(ErrorCode c) {
   return c == ErrorCode::permission || c == ErrorCode::not_found || c == ErrorCode::invalid;
+}
+
+// Whether every key of `sub` is a key of `all` (both ordered by std::less<std::string>): one merged walk.
+template <class All, class Sub>
+bool includes_keys(const All& all, const Sub& sub) {
+  auto a = all.begin();
+  for (const auto& entry : sub) {
+    const std::string& key = entry.first;
+    while (a != all.end() && a->first < key) ++a;
+    if (a == all.end() || a->first != key) return false;
+  }
+  return true;
+}
+
+// Erases from `ids` those that are not keys of `present` (both ordered the same way): one merged walk.
+void erase_missing(std::set<std::string>& ids, const std::map<std::string, VmIdentity>& present) {
+  auto p = present.begin();
+  for (auto it = ids.begin(); it != ids.end();) {
+    while (p != present.end() && p->first < *it) ++p;
+    if (p == present.end() || p->first != *it) {
+      it = ids.erase(it);
+    } else {
+      ++it;
+    }
+  }
 }
 
 struct Applier {
@@ -64,14 +90,52 @@ struct Applier {
     index_remove(s.index.pods_by_node, it->second.node, key);
     s.pods.erase(it);
   }
+  void index_pod(const Pod& pod) {
+    if (const auto l = pod.labels.find(std::string(kBindingLabel)); l != pod.labels.end())
+      s.index.pods_by_label[l->second].insert(pod.key);
+    if (!pod.node.empty()) s.index.pods_by_node[pod.node].insert(pod.key);
+  }
+  // Whether reconciling `now` (an update of `old`) would change nothing. Every event that can change what a
+  // pod should have (its binding, identity, exception, node or the settings) reconciles the pod at once, so
+  // after any event each pod's assignments are settled against the current objects: reconciling again only
+  // re-retires the assignments it no longer wants (which are exactly its Unassigned ones) and touches their
+  // targets. An update that changes nothing the matching rules read, of a pod without Unassigned
+  // assignments, can therefore skip the reconcile: the common case, a status update with a new
+  // resourceVersion.
+  bool reconcile_is_noop(const Pod& old, const Pod& now) const {
+    return old.uid == now.uid && old.node == now.node && old.ip == now.ip && old.phase == now.phase &&
+           old.host_network == now.host_network && old.labels == now.labels &&
+           !s.index.unassigned_by_pod.contains(now.key);
+  }
   void operator()(const PodObserved& e) {
-    forget_pod(e.pod.key);
-    if (auto label = binding_label(e.pod);
-        !label.empty() || e.pod.labels.contains(std::string(kBindingLabel)))
-      s.index.pods_by_label[label].insert(e.pod.key);
-    if (!e.pod.node.empty()) s.index.pods_by_node[e.pod.node].insert(e.pod.key);
-    s.pods[e.pod.key] = e.pod;
+    const auto it = s.pods.lower_bound(e.pod.key);
+    if (it == s.pods.end() || it->first != e.pod.key) {
+      affected.insert(e.pod.key);
+      index_pod(e.pod);
+      s.pods.emplace_hint(it, e.pod.key, e.pod);
+      return;
+    }
+    Pod& old = it->second;
+    if (reconcile_is_noop(old, e.pod)) {
+      old.resource_version = e.pod.resource_version;
+      return;
+    }
+    // An update: re-index only what moved, and assign in place (reusing the old pod's storage).
     affected.insert(e.pod.key);
+    const auto old_label = old.labels.find(std::string(kBindingLabel));
+    const auto new_label = e.pod.labels.find(std::string(kBindingLabel));
+    const bool has_old = old_label != old.labels.end();
+    const bool same_label =
+        has_old == (new_label != e.pod.labels.end()) && (!has_old || old_label->second == new_label->second);
+    if (!same_label) {
+      index_remove(s.index.pods_by_label, binding_label(old), e.pod.key);
+      if (new_label != e.pod.labels.end()) s.index.pods_by_label[new_label->second].insert(e.pod.key);
+    }
+    if (old.node != e.pod.node) {
+      index_remove(s.index.pods_by_node, old.node, e.pod.key);
+      if (!e.pod.node.empty()) s.index.pods_by_node[e.pod.node].insert(e.pod.key);
+    }
+    old = e.pod;
   }
   void operator()(const PodDeleted& e) {
     forget_pod(e.key);
@@ -120,22 +184,28 @@ struct Applier {
     for (const auto& [key, pod] : s.pods) affected.insert(key);
   }
 
-  Assignment* by_aai(const AssignedKey& key) {
+  using AssignmentEntry = std::map<AssignmentKey, Assignment>::value_type;
+  AssignmentEntry* by_aai(const AssignedKey& key) {
     const auto it = s.index.assignment_by_aai.find(key);
-    return it == s.index.assignment_by_aai.end() ? nullptr : &s.assignments.at(it->second);
+    return it == s.index.assignment_by_aai.end() ? nullptr : &*s.assignments.find(it->second);
   }
   void aai_present(const AssignedIdentity& aai) {
     s.assigned[aai.key] = aai;
-    if (auto* a = by_aai(aai.key)) settle(s, *a, seq);
+    if (auto* entry = by_aai(aai.key)) {
+      auto& a = entry->second;
+      change_phase(s, entry->first, a, [&] { settle(s, a, seq); });
+    }
   }
   void aai_gone(const AssignedKey& key) {
     s.assigned.erase(key);
-    auto* a = by_aai(key);
-    if (a == nullptr) return;
-    if (a->phase == Phase::unassigned) {
-      detail::erase_assignment(s, AssignmentKey{a->pod, a->identity});
-    } else if (a->phase == Phase::assigned && a->type != IdentityType::user_assigned_msi) {
-      transition(*a, Phase::created, seq);  // a service principal is usable only through its AAI
+    auto* entry = by_aai(key);
+    if (entry == nullptr) return;
+    auto& a = entry->second;
+    if (a.phase == Phase::unassigned) {
+      detail::erase_assignment(s, AssignmentKey{a.pod, a.identity});
+    } else if (a.phase == Phase::assigned && a.type != IdentityType::user_assigned_msi) {
+      // a service principal is usable only through its AAI
+      change_phase(s, entry->first, a, [&] { transition(a, Phase::created, seq); });
     }
   }
   void operator()(const AssignedIdentityObserved& e) { aai_present(e.assigned); }
@@ -148,30 +218,68 @@ struct Applier {
     }
   }
 
+  // Calls f(a) for every user-assigned assignment on `t`, keeping the phase indexes right.
   template <class F>
   void for_assignments_on(const ArmTarget& t, F&& f) {
     const auto it = s.index.assignments_by_target.find(t);
     if (it == s.index.assignments_by_target.end()) return;
     for (const auto& key : it->second) {
       auto& a = s.assignments.at(key);
-      if (a.type == IdentityType::user_assigned_msi) f(a);
+      if (a.type == IdentityType::user_assigned_msi) change_phase(s, key, a, [&] { f(a); });
     }
+  }
+  // The same for only the Created or RetryScheduled ones (Indexes::unsettled_by_target): those an ARM result
+  // can move. The keys are copied first, as f may settle them out of the index.
+  template <class F>
+  void for_unsettled_on(const ArmTarget& t, F&& f) {
+    const auto it = s.index.unsettled_by_target.find(t);
+    if (it == s.index.unsettled_by_target.end()) return;
+    const std::vector<AssignmentKey> keys(it->second.begin(), it->second.end());
+    for (const auto& key : keys) {
+      auto& a = s.assignments.at(key);
+      change_phase(s, key, a, [&] { f(a); });
+    }
+  }
+  // Whether an Assigned user-assigned identity on `t` is missing from what Azure reports now.
+  bool detached_on(const ArmTarget& target, const TargetState& t) const {
+    const auto it = s.index.assigned_ids_by_target.find(target);
+    if (it == s.index.assigned_ids_by_target.end()) return false;
+    return !includes_keys(t.present, it->second);
   }
   void operator()(const VmIdentitiesObserved& e) {
     auto& t = s.targets[e.target];
     t.observed = true;
+    // Rebuild `present`, reusing the nodes (and string storage) of identities Azure still reports: a read
+    // usually reports exactly what it reported last time.
+    auto before = std::move(t.present);
     t.present.clear();
-    for (const auto& id : e.identities) t.present[to_lower(id.resource_id)] = id;
-    if (t.in_flight.empty())
-      std::erase_if(t.ours, [&](const std::string& rid) { return !t.present.contains(rid); });
+    std::string key;
+    for (const auto& id : e.identities) {
+      key.assign(id.resource_id);
+      for (auto& c : key) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;  // to_lower
+      if (auto node = before.extract(key)) {
+        node.mapped() = id;
+        auto [it, inserted, rest] = t.present.insert(std::move(node));
+        if (!inserted) it->second = id;
+      } else {
+        t.present.insert_or_assign(key, id);
+      }
+    }
+    if (t.in_flight.empty()) erase_missing(t.ours, t.present);
     t.last_seq = seq;
-    for_assignments_on(e.target, [&](Assignment& a) {
+    const auto check = [&](Assignment& a) {
       if (a.phase == Phase::assigned && !t.present.contains(a.resource_id)) {
         transition(a, Phase::created, seq);  // detached behind our back: attach again (drift repair)
       } else {
-        settle(s, a, seq);
+        detail::settle_on(t, a, seq);
       }
-    });
+    };
+    // Only a detached identity makes an Assigned one change; else only the unsettled ones can.
+    if (detached_on(e.target, t)) {
+      for_assignments_on(e.target, check);
+    } else {
+      for_unsettled_on(e.target, check);
+    }
   }
   void operator()(const ArmOperationStarted& e) {
     Operation op{e.operation_id, e.target, {}, {}, e.caused_by, e.at_ms};
@@ -205,7 +313,7 @@ struct Applier {
     }
     t.failures = 0;
     t.not_before_ms = 0;
-    for_assignments_on(e.target, [&](Assignment& a) { settle(s, a, seq); });
+    for_unsettled_on(e.target, [&](Assignment& a) { detail::settle_on(t, a, seq); });
   }
   void operator()(const ArmOperationFailed& e) {
     const auto op = finish(e.operation_id, e.target);
@@ -215,7 +323,7 @@ struct Applier {
       t.failures += 1;
       t.not_before_ms = at + backoff_ms(policy, t.failures);
     }
-    for_assignments_on(e.target, [&](Assignment& a) {
+    for_unsettled_on(e.target, [&](Assignment& a) {
       const bool in_op = std::find(op.add.begin(), op.add.end(), a.resource_id) != op.add.end();
       if (!in_op || (a.phase != Phase::created && a.phase != Phase::retry_scheduled)) return;
       if (!e.failed_identities.empty() && !contains_ci(e.failed_identities, a.resource_id)) return;
@@ -234,7 +342,7 @@ struct Applier {
     const auto op = finish(e.operation_id, e.target);
     auto& t = s.targets[e.target];
     t.not_before_ms = at + std::max<std::int64_t>(e.retry_after_ms, 0);
-    for_assignments_on(e.target, [&](Assignment& a) {
+    for_unsettled_on(e.target, [&](Assignment& a) {
       if (std::find(op.add.begin(), op.add.end(), a.resource_id) == op.add.end()) return;
       if (a.phase != Phase::created && a.phase != Phase::retry_scheduled) return;
       const auto attempts = a.attempts;

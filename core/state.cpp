@@ -44,6 +44,13 @@ void rebuild_indexes(State& s) {
   for (const auto& [key, a] : s.assignments) {
     if (a.target) ix.assignments_by_target[*a.target].insert(key);
     ix.assignment_by_aai[a.aai] = key;
+    if (a.phase == Phase::unassigned) ++ix.unassigned_by_pod[key.pod];
+    if (!a.target || a.type != IdentityType::user_assigned_msi) continue;
+    if (a.phase == Phase::created || a.phase == Phase::retry_scheduled) {
+      ix.unsettled_by_target[*a.target].insert(key);
+    } else if (a.phase == Phase::assigned) {
+      ++ix.assigned_ids_by_target[*a.target][a.resource_id];
+    }
   }
   s.index = std::move(ix);
 }

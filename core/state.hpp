@@ -82,6 +82,12 @@ struct Indexes {
   std::map<std::string, std::set<BindingKey>> bindings_by_selector;
   std::map<ArmTarget, std::set<AssignmentKey>> assignments_by_target;
   std::map<AssignedKey, AssignmentKey> assignment_by_aai;
+  // User-assigned (type 0) assignments that have a target, by target and phase: the Created or
+  // RetryScheduled ones (what an ARM result or an Azure read may settle), and the lower-case resource IDs of
+  // the Assigned ones with how many assignments use each (to see at once whether an Azure read detached any).
+  std::map<ArmTarget, std::set<AssignmentKey>> unsettled_by_target;
+  std::map<ArmTarget, std::map<std::string, std::size_t>> assigned_ids_by_target;
+  std::map<PodKey, std::size_t> unassigned_by_pod;  // pods with Unassigned assignments -> how many
   bool operator==(const Indexes&) const = default;
 };
 

@@ -2,6 +2,9 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <functional>
+#include <future>
+#include <optional>
 
 #include "core/event_codec.hpp"
 #include "core/projection.hpp"
@@ -11,6 +14,37 @@ namespace podid::store {
 namespace {
 
 constexpr std::size_t kPage = 4096;
+
+// One page of the log, read and decoded: the events in order, then (if any) the error that stopped it.
+struct DecodedPage {
+  std::vector<std::pair<Seq, core::Event>> events;
+  std::optional<core::Error> error;
+  Seq next{0};  // the seq after the last record read
+  bool empty{false};
+};
+
+DecodedPage read_page(const EventStore& store, Seq from, Seq end) {
+  DecodedPage out;
+  out.next = from;
+  auto read = store.read(from, std::min<std::size_t>(kPage, end - from + 1));
+  if (!read) {
+    out.error = read.error();
+    return out;
+  }
+  const std::vector<EventRecord> records = std::move(read).value();
+  out.empty = records.empty();
+  out.events.reserve(records.size());
+  for (const auto& rec : records) {
+    auto event = from_record(rec);
+    if (!event) {
+      out.error = event.error();
+      return out;
+    }
+    out.events.emplace_back(rec.seq, std::move(event).value());
+    out.next = rec.seq + 1;
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -43,14 +77,22 @@ core::Result<std::uint64_t> EventLog::catch_up(core::State& state, std::optional
     return core::make_error(core::ErrorCode::gone, "retention dropped events " + std::to_string(next) + ".." +
                                                        std::to_string(store_.first_seq() - 1) +
                                                        "; start from a checkpoint");
+  // Reading and decoding page k+1 (on a helper thread) overlaps applying page k (on this one) once there is
+  // more than a page to do. The store is touched by one thread at a time (the helper, between hand-overs
+  // through the future), events are applied in log order on the calling thread, and an error stops at the
+  // same event as a plain loop would, with the events before it applied: the result is the same.
+  const bool pipelined = end >= next && end - next >= kPage;
+  std::future<DecodedPage> ahead;
+  if (pipelined) ahead = std::async(std::launch::async, read_page, std::cref(store_), next, end);
   while (next <= end) {
-    auto page = PODID_TRY(store_.read(next, std::min<std::size_t>(kPage, end - next + 1)));
-    if (page.empty()) break;
-    for (const auto& rec : page) {
-      const auto event = PODID_TRY(from_record(rec));
-      if (core::apply(state, event, rec.seq)) ++applied;
-      next = rec.seq + 1;
-    }
+    DecodedPage page = pipelined ? ahead.get() : read_page(store_, next, end);
+    if (pipelined && !page.error && !page.empty && page.next <= end)
+      ahead = std::async(std::launch::async, read_page, std::cref(store_), page.next, end);
+    for (const auto& [seq, event] : page.events)
+      if (core::apply(state, event, seq)) ++applied;
+    if (page.error) return *page.error;
+    if (page.empty) break;
+    next = page.next;
   }
   return applied;
 }
