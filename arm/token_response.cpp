@@ -46,16 +46,17 @@ core::Error classify(const http::Response& r, const boost::json::object* body, s
   std::string message = std::string(who) + " refused the token request";
   if (!error.empty()) message += ": " + error;
   if (!description.empty()) message += ": " + description;
+  const bool refused =
+      r.status == 401 || r.status == 403 || error == "invalid_client" || error == "unauthorized_client";
+  // IMDS answers 404 and 410 while it starts; Azure says to retry them.
+  const bool starting = !refused && (r.status == 404 || r.status == 410);
   core::ErrorCode code = core::ErrorCode::invalid;
   if (r.status == 429) {
     code = core::ErrorCode::throttled;
-  } else if (r.status >= 500 || error == "temporarily_unavailable") {
+  } else if (r.status >= 500 || error == "temporarily_unavailable" || starting) {
     code = core::ErrorCode::transient;
-  } else if (r.status == 401 || r.status == 403 || error == "invalid_client" ||
-             error == "unauthorized_client") {
+  } else if (refused) {
     code = core::ErrorCode::permission;
-  } else if (r.status == 404 || r.status == 410) {
-    code = core::ErrorCode::transient;  // IMDS answers these while it starts; Azure says to retry them
   }
   core::Error e = core::make_error(code, std::move(message));
   e.http_status = r.status;

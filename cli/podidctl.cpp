@@ -9,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -151,8 +152,6 @@ void print_plan(const core::Plan& p, std::int64_t now_ms) {
   if (p.empty()) std::cout << "  nothing to do\n";
 }
 
-// The events about `subject` and, for a pod, about its identities, bindings, node and VM or scale set: what
-// explains its assignments. Merged in log order, up to the replayed point.
 // The subject and, for a pod, its identities, bindings, AzureAssignedIdentities, node and VM or scale set:
 // the subjects whose events explain its assignments.
 std::set<std::string> related_subjects(const core::State& state, const std::string& subject) {
@@ -170,16 +169,31 @@ std::set<std::string> related_subjects(const core::State& state, const std::stri
   return subjects;
 }
 
-core::Result<std::vector<std::pair<core::Seq, core::Event>>> related_history(const store::EventLog& log,
-                                                                             const core::State& state,
-                                                                             const std::string& subject) {
+using History = std::vector<std::pair<core::Seq, core::Event>>;
+
+// The events of the related subjects, merged in log order, up to the replayed point.
+core::Result<History> related_history(const store::EventLog& log, const core::State& state,
+                                      const std::string& subject) {
   const auto subjects = related_subjects(state, subject);
   std::map<core::Seq, core::Event> merged;
   for (const auto& s : subjects) {
     for (auto& [seq, e] : PODID_TRY(log.history(s)))
       if (seq <= state.last_seq) merged.emplace(seq, std::move(e));
   }
-  return std::vector<std::pair<core::Seq, core::Event>>(merged.begin(), merged.end());
+  return History(merged.begin(), merged.end());
+}
+
+// Prints `--explain` for each subject; `history_of` gives the events that explain one subject.
+int print_explanations(const core::State& state, const std::vector<std::string>& subjects,
+                       const std::function<core::Result<History>(const std::string&)>& history_of) {
+  for (const auto& subject : subjects) {
+    auto history = history_of(subject);
+    if (!history) return std::cerr << "podidctl replay: " << history.error() << "\n", 1;
+    auto lines = cli::explain(state, subject, *history);
+    if (!lines) return std::cerr << "podidctl replay: " << lines.error() << "\n", 2;
+    for (const auto& l : *lines) std::cout << l << "\n";
+  }
+  return 0;
 }
 
 // A support bundle holds the state at its last event and the newest events: enough to explain that state on
@@ -199,7 +213,7 @@ int run_bundle_replay(const ReplayOptions& o) {
     return std::cerr << "podidctl replay: " << o.source.bundle_file << " is not a support bundle\n", 1;
   auto state = core::decode_state(bundle.at("state"));
   if (!state) return std::cerr << "podidctl replay: bundle state: " << state.error() << "\n", 1;
-  std::vector<std::pair<core::Seq, core::Event>> events;
+  History events;
   for (const auto& item : bundle.at("events").as_array()) {
     auto e = core::decode_event(item.at("event"));
     if (!e) return std::cerr << "podidctl replay: bundle event: " << e.error() << "\n", 1;
@@ -209,19 +223,16 @@ int run_bundle_replay(const ReplayOptions& o) {
             << events.size() << " recent events)\n";
   if (o.json) std::cout << boost::json::serialize(bundle.at("state")) << "\n";
   if (o.plan) print_plan(core::plan(*state, state->last_at_ms), state->last_at_ms);
-  for (const auto& subject : o.explain) {
+  return print_explanations(*state, o.explain, [&](const std::string& subject) -> core::Result<History> {
     const auto wanted = related_subjects(*state, subject);
-    std::vector<std::pair<core::Seq, core::Event>> history;
+    History history;
     for (const auto& [seq, e] : events) {
       const auto subjects = core::subjects(e);
       if (std::any_of(subjects.begin(), subjects.end(), [&](const auto& x) { return wanted.contains(x); }))
         history.emplace_back(seq, e);
     }
-    auto lines = cli::explain(*state, subject, history);
-    if (!lines) return std::cerr << "podidctl replay: " << lines.error() << "\n", 2;
-    for (const auto& l : *lines) std::cout << l << "\n";
-  }
-  return 0;
+    return history;
+  });
 }
 
 int run_replay(const ReplayOptions& o) {
@@ -242,14 +253,8 @@ int run_replay(const ReplayOptions& o) {
     print_summary(state, *rebuilt);
   }
   if (o.plan) print_plan(core::plan(state, state.last_at_ms), state.last_at_ms);
-  for (const auto& subject : o.explain) {
-    auto history = related_history(log, state, subject);
-    if (!history) return std::cerr << "podidctl replay: " << history.error() << "\n", 1;
-    auto lines = cli::explain(state, subject, *history);
-    if (!lines) return std::cerr << "podidctl replay: " << lines.error() << "\n", 2;
-    for (const auto& l : *lines) std::cout << l << "\n";
-  }
-  return 0;
+  return print_explanations(state, o.explain,
+                            [&](const std::string& subject) { return related_history(log, state, subject); });
 }
 
 int run_export(const ExportOptions& o) {

@@ -116,7 +116,7 @@ asio::awaitable<core::Result<ObjectList>> HttpKubeClient::list(const ResourceKin
   auto body = co_await object_call("GET", std::move(target), {}, {});
   if (!body) co_return body.error();
   ObjectList out;
-  if (const auto* items = body->if_contains("items"); items != nullptr && items->is_array()) {
+  if (auto* items = body->if_contains("items"); items != nullptr && items->is_array()) {
     for (auto& item : items->get_array()) {
       if (item.is_object()) out.items.push_back(std::move(item.get_object()));
     }
