@@ -11,8 +11,9 @@ help: ## Show the targets
 deps: ## Install the Debian packages the build and tests need (root)
 	./.ci/install-deps.sh
 
-controlplane: ## Build kube-apiserver and etcd from their Go modules into ~/.cache/podid (cached)
+controlplane: ## Build kube-apiserver, etcd and Helm from their Go modules into ~/.cache/podid (cached)
 	@tests/controlplane/build.sh >/dev/null
+	@tests/helm/build.sh >/dev/null
 
 build: deps ## Configure and build (PRESET=asan by default; dev, release, tsan, tidy)
 	cmake --preset $(PRESET) >/dev/null
@@ -32,6 +33,7 @@ demo: deps controlplane ## Play the local demo as root (KEEP=1 keeps the cluster
 verify: ## Formatting, clang-tidy, and generated files unchanged
 	git ls-files '*.cpp' '*.hpp' | xargs -r clang-format --dry-run -Werror
 	cd tests/controlplane && GOWORK=off GOFLAGS=-mod=mod go mod verify >/dev/null
+	cd tests/helm && GOWORK=off GOFLAGS=-mod=mod go mod verify >/dev/null
 	$(MAKE) tidy
 
 format: ## Format every C++ file

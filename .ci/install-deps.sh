@@ -7,7 +7,7 @@ PKGS=(
   librocksdb-dev libssl-dev libcli11-dev catch2
   libiptc-dev libip4tc-dev libxtables-dev iptables iproute2 nftables
   libspdlog-dev libfmt-dev libyaml-cpp-dev libbenchmark-dev
-  libcurl4-openssl-dev clang-tidy clang-format openssl curl procps python3-venv
+  libcurl4-openssl-dev clang-tidy clang-format openssl curl procps python3-venv shellcheck
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -93,11 +93,12 @@ int run_migrate(MigrateCommand& c) {
   return cli::exit_code(**result);
 }
 
-// Opens the log named by `src`: the RocksDB store, or a memory store filled from an events file.
+// Opens the log named by `src`: the RocksDB store (read-only, so it works beside a running controller and
+// never creates a store where none was), or a memory store filled from an events file.
 core::Result<std::unique_ptr<store::EventStore>> open_log(const LogSource& src) {
   if (!src.store_dir.empty()) {
-    auto s =
-        PODID_TRY(store::RocksEventStore::open(src.store_dir, store::RocksOptions{.sync_writes = false}));
+    auto s = PODID_TRY(store::RocksEventStore::open(
+        src.store_dir, store::RocksOptions{.sync_writes = false, .read_only = true}));
     return std::unique_ptr<store::EventStore>(std::move(s));
   }
   std::ifstream in(src.events_file);

@@ -85,19 +85,23 @@ rocksdb::ColumnFamilyOptions column_family_options(Cf cf) {
 
 }  // namespace
 
-core::Result<std::unique_ptr<Db>> Db::open(const std::string& path) {
+core::Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool read_only) {
   rocksdb::DBOptions options;
-  options.create_if_missing = true;
-  options.create_missing_column_families = true;
+  options.create_if_missing = !read_only;
+  options.create_missing_column_families = !read_only;
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (std::size_t i = 0; i < kCfCount; ++i)
     descriptors.emplace_back(kCfNames[i], column_family_options(static_cast<Cf>(i)));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  auto s = rocksdb::DB::Open(options, path, descriptors, &handles, &raw);
-  if (!s.ok()) return to_error(s, "opening event store " + path);
+  auto s = read_only ? rocksdb::DB::OpenForReadOnly(options, path, descriptors, &handles, &raw)
+                     : rocksdb::DB::Open(options, path, descriptors, &handles, &raw);
+  if (!s.ok())
+    return to_error(s, std::string("opening event store ") + (read_only ? "read-only " : "") + path);
   std::unique_ptr<rocksdb::DB> db(raw);
-  return std::unique_ptr<Db>(new Db(path, std::move(db), std::move(handles)));
+  std::unique_ptr<Db> opened(new Db(path, std::move(db), std::move(handles)));
+  opened->read_only_ = read_only;
+  return opened;
 }
 
 core::Result<std::optional<std::string>> Db::get_meta(std::string_view key) const {

@@ -40,8 +40,11 @@ inline constexpr std::string_view kBytesKey = "bytes";
 
 class Db {
  public:
-  // Opens (creating if missing) the database at `path` with every column family of kCfNames.
-  [[nodiscard]] static core::Result<std::unique_ptr<Db>> open(const std::string& path);
+  // Opens (creating if missing) the database at `path` with every column family of kCfNames. Read-only:
+  // nothing is created, no lock is taken (so it opens beside a running writer, seeing what that writer had
+  // made durable at that moment), and every write fails.
+  [[nodiscard]] static core::Result<std::unique_ptr<Db>> open(const std::string& path,
+                                                              bool read_only = false);
 
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
@@ -51,6 +54,7 @@ class Db {
   [[nodiscard]] rocksdb::DB& db() const { return *db_; }
   [[nodiscard]] rocksdb::ColumnFamilyHandle* cf(Cf c) const { return cfs_[static_cast<std::size_t>(c)]; }
   [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] bool read_only() const { return read_only_; }
 
   // Reads a meta value; nullopt when absent.
   [[nodiscard]] core::Result<std::optional<std::string>> get_meta(std::string_view key) const;
@@ -63,6 +67,7 @@ class Db {
   std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
+  bool read_only_{false};
 };
 
 // A consistent read view for the lifetime of the guard.

@@ -41,7 +41,7 @@ RocksEventStore::~RocksEventStore() = default;
 
 core::Result<std::unique_ptr<RocksEventStore>> RocksEventStore::open(const std::string& path,
                                                                      RocksOptions options) {
-  auto db = PODID_TRY(rocks::Db::open(path));
+  auto db = PODID_TRY(rocks::Db::open(path, options.read_only));
   auto counters = PODID_TRY(rocks::prepare_format(*db, write_options(options)));
   return std::unique_ptr<RocksEventStore>(
       new RocksEventStore(std::move(db), options, counters.first, counters.last, counters.bytes));

@@ -20,6 +20,8 @@ class Db;
 
 struct RocksOptions {
   bool sync_writes{true};  // fsync the write-ahead log on every write
+  // Read-only (podidctl beside a running controller): no lock, a view as of the open, every write refused.
+  bool read_only{false};
 };
 
 class RocksEventStore final : public EventStore {

@@ -107,6 +107,9 @@ core::Status write(Db& db, const rocksdb::WriteOptions& wo, rocksdb::WriteBatch&
 
 core::Result<Counters> prepare_format(Db& db, const rocksdb::WriteOptions& wo) {
   auto stored = PODID_TRY(db.get_meta(kFormatVersionKey));
+  if (!stored && db.read_only()) {
+    return core::make_error(core::ErrorCode::not_found, "event store " + db.path() + " holds no events yet");
+  }
   if (!stored) {
     if (!PODID_TRY(store_is_empty(db))) {
       return core::make_error(core::ErrorCode::corrupt,
@@ -127,6 +130,11 @@ core::Result<Counters> prepare_format(Db& db, const rocksdb::WriteOptions& wo) {
                             "event store " + db.path() + " has format version " + std::to_string(version) +
                                 ", newer than the " + std::to_string(kFormatVersion) +
                                 " this build knows; refusing to open it (upgrade podid)");
+  }
+  if (version < kFormatVersion && db.read_only()) {
+    return core::make_error(core::ErrorCode::invalid,
+                            "event store " + db.path() + " has the older format version " +
+                                std::to_string(version) + "; open it once read-write to upgrade it");
   }
   if (version < kFormatVersion) {
     rocksdb::WriteBatch b;

@@ -1,6 +1,7 @@
 // The podidctl binary: exit codes and output of replay on a golden log.
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <catch2/catch.hpp>
@@ -76,4 +77,14 @@ TEST_CASE("A support bundle replays elsewhere: its state and recent events expla
   CHECK_THAT(r.out, Catch::Contains("#8 "));
   CHECK(travel.status == 2);
   CHECK_THAT(travel.out, Catch::Contains("holds the state at its last event only"));
+}
+
+TEST_CASE("podidctl replay of a directory without a store fails and creates nothing there", "[unit]") {
+  char path[] = "/tmp/podidctl-no-store-XXXXXX";
+  REQUIRE(mkdtemp(path) != nullptr);
+  const auto r = run(std::string("replay --store ") + path);
+  const bool still_empty = rmdir(path) == 0;  // fails when the directory is not empty
+  CHECK(r.status == 1);
+  CHECK_THAT(r.out, Catch::Contains("read-only") && Catch::Contains(path));
+  CHECK(still_empty);
 }

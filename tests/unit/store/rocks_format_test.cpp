@@ -136,4 +136,33 @@ TEST_CASE("A store cannot be opened twice at once", "[unit][store][format]") {
   CHECK(RocksEventStore::open(path).has_value());
 }
 
+TEST_CASE("A read-only open works beside the writer, sees its events and refuses writes",
+          "[unit][store][format]") {
+  TempDir dir;
+  const auto path = (dir.path() / "db").string();
+  auto writer = RocksEventStore::open(path).value();  // holds the lock, as a running controller does
+  REQUIRE(writer->append(numbered(1, 5)).has_value());
+  REQUIRE_FALSE(RocksEventStore::open(path).has_value());  // a second writer is refused
+
+  auto reader = RocksEventStore::open(path, RocksOptions{.read_only = true});
+  REQUIRE(reader.has_value());
+  CHECK((*reader)->last_seq() == 5);
+  const auto events = (*reader)->read(1, 10).value();
+  REQUIRE(events.size() == 5);
+  CHECK(events.front().seq == 1);
+  CHECK_FALSE((*reader)->append(numbered(6, 1)).has_value());
+  CHECK_FALSE((*reader)->put_checkpoint(Checkpoint{5, "{}"}).has_value());
+  REQUIRE(writer->append(numbered(6, 1)).has_value());  // the writer is unaffected
+  CHECK(writer->last_seq() == 6);
+}
+
+TEST_CASE("A read-only open never creates a store", "[unit][store][format]") {
+  TempDir dir;
+  const auto path = (dir.path() / "missing").string();
+  auto r = RocksEventStore::open(path, RocksOptions{.read_only = true});
+  REQUIRE_FALSE(r.has_value());
+  CHECK_THAT(r.error().message, Catch::Contains("read-only") && Catch::Contains(path));
+  CHECK_FALSE(std::filesystem::exists(path));
+}
+
 }  // namespace podid::store::test

@@ -1,0 +1,248 @@
+// deploy/infra (the original's install manifests, with our images and flags) against the real kube-apiserver:
+// every object is accepted as it is under strict field validation, the embedded CRDs are deploy/crds
+// unchanged, the containers use only agreed flags, and the RBAC grants what each component does.
+#include <algorithm>
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "integration/deploy/deploy_support.hpp"
+#include "integration/deploy/flags.hpp"
+#include "support/control_plane_catch.hpp"
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using namespace podid::deploy_test;
+
+namespace {
+
+const std::vector<std::string> kInfraFiles{"deployment-rbac.yaml", "deployment.yaml",
+                                           "managed-mode-deployment.yaml", "mic-exception.yaml"};
+
+std::vector<json::object> infra(const std::string& file) {
+  return documents(read_text(source_dir() + "/deploy/infra/" + file));
+}
+
+std::vector<json::object> crds_in(const std::vector<json::object>& docs) {
+  std::vector<json::object> out;
+  for (const auto& d : docs) {
+    if (d.at("kind").as_string() == "CustomResourceDefinition") out.push_back(d);
+  }
+  return out;
+}
+
+// Whether `help` (CLI11's --help text) lists `flag` as an option name.
+bool lists_flag(const std::string& help, const std::string& flag) {
+  for (auto pos = help.find(flag); pos != std::string::npos; pos = help.find(flag, pos + 1)) {
+    const char before = pos == 0 ? ' ' : help[pos - 1];
+    const char after = pos + flag.size() < help.size() ? help[pos + flag.size()] : ' ';
+    const bool starts = before == ' ' || before == ',';
+    const bool ends = after == ' ' || after == ',' || after == '=' || after == '\n';
+    if (starts && ends) return true;
+  }
+  return false;
+}
+
+// Whether `user` may `verb` the resource, according to the API server's RBAC authorizer.
+bool allowed(podid::testing::ControlPlane& cp, const std::string& sa_namespace, const std::string& sa,
+             const json::object& attributes) {
+  const json::object review{
+      {"apiVersion", "authorization.k8s.io/v1"},
+      {"kind", "SubjectAccessReview"},
+      {"spec",
+       {{"user", "system:serviceaccount:" + sa_namespace + ":" + sa},
+        {"groups", json::array{"system:serviceaccounts", "system:serviceaccounts:" + sa_namespace}},
+        {"resourceAttributes", attributes}}}};
+  const auto reply =
+      cp.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", json::serialize(review));
+  INFO("SubjectAccessReview: HTTP " << reply.status << " " << reply.body);
+  REQUIRE(reply.status == 201);
+  const json::value answer = json::parse(reply.body);  // named: `a` points into it
+  const auto* a = answer.at("status").as_object().if_contains("allowed");
+  return a != nullptr && a->as_bool();
+}
+
+json::object attrs(const char* group, const char* resource, const char* verb, const char* subresource = "") {
+  json::object o{{"group", group}, {"resource", resource}, {"verb", verb}, {"namespace", "default"}};
+  if (*subresource != '\0') o["subresource"] = subresource;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("Every deploy/infra manifest is accepted by the API server as it is", "[integration]") {
+  PODID_CONTROL_PLANE_OR_SKIP(cp);
+  const auto file = GENERATE(from_range(kInfraFiles));
+  INFO(file);
+  const auto docs = infra(file);
+  REQUIRE_FALSE(docs.empty());
+  for (const auto& doc : docs) {
+    INFO(describe(doc));
+    const auto reply = strict_apply(*cp, doc, "default");
+    INFO("HTTP " << reply.status << ": " << reply.body);
+    CHECK((reply.status == 200 || reply.status == 201));
+    CHECK(get_object(*cp, doc, "default").status == 200);
+  }
+}
+
+TEST_CASE("The CRDs inside the all-in-one manifests and the chart are deploy/crds unchanged",
+          "[integration]") {
+  std::vector<json::object> originals;
+  for (const auto& entry : fs::directory_iterator(source_dir() + "/deploy/crds")) {
+    for (auto& d : documents(read_text(entry.path().string()))) originals.push_back(std::move(d));
+  }
+  REQUIRE(originals.size() == 4);
+  const auto same_set = [&](const std::vector<json::object>& copies) {
+    if (copies.size() != originals.size()) return false;
+    for (const auto& c : copies) {
+      if (std::find(originals.begin(), originals.end(), c) == originals.end()) return false;
+    }
+    return true;
+  };
+  for (const char* file : {"deployment-rbac.yaml", "deployment.yaml", "managed-mode-deployment.yaml"}) {
+    INFO(file << ": copy deploy/crds/*.yaml into it again");
+    CHECK(same_set(crds_in(infra(file))));
+  }
+  std::vector<json::object> chart;
+  for (const auto& entry : fs::directory_iterator(source_dir() + "/deploy/charts/aad-pod-identity/crds")) {
+    for (auto& d : documents(read_text(entry.path().string()))) chart.push_back(std::move(d));
+  }
+  INFO("deploy/charts/aad-pod-identity/crds: cp deploy/crds/*.yaml deploy/charts/aad-pod-identity/crds/");
+  CHECK(same_set(chart));
+}
+
+TEST_CASE("The controller and the node proxy in deploy/infra get only the flags they accept",
+          "[integration]") {
+  const auto file = GENERATE(from_range(kInfraFiles));
+  INFO(file);
+  const auto docs = infra(file);
+  for (const auto& [container, accepted] :
+       {std::pair{"mic", &controller_flags()}, std::pair{"nmi", &nodeproxy_flags()}}) {
+    for (const auto& args : container_args(docs, container)) {
+      CHECK_FALSE(args.empty());
+      for (const auto& arg : args) {
+        INFO(container << " " << arg);
+        CHECK(accepted->count(flag_name(arg)) == 1);
+      }
+    }
+  }
+  const auto nmi = container_args(docs, "nmi");
+  const bool managed = file == "managed-mode-deployment.yaml";
+  for (const auto& args : nmi) {
+    const bool has_managed = std::find(args.begin(), args.end(), "--operation-mode=managed") != args.end();
+    const bool has_url = std::any_of(args.begin(), args.end(),
+                                     [](const std::string& a) { return flag_name(a) == "--controller-url"; });
+    CHECK(has_managed == managed);
+    CHECK(has_url == !managed);
+  }
+  if (managed) CHECK(container_args(docs, "mic").empty());
+}
+
+TEST_CASE("The RBAC manifest grants each component what it does and no more", "[integration]") {
+  PODID_CONTROL_PLANE_OR_SKIP(cp);
+  for (const auto& doc : infra("deployment-rbac.yaml")) {
+    INFO(describe(doc));
+    const auto reply = strict_apply(*cp, doc, "default");
+    REQUIRE((reply.status == 200 || reply.status == 201));
+  }
+  const std::string mic = "aad-pod-id-mic-service-account";
+  const std::string nmi = "aad-pod-id-nmi-service-account";
+  const char* group = "aadpodidentity.k8s.io";
+
+  SECTION("the controller authenticates node proxies and writes assignments, conditions, Events, its Lease") {
+    json::object review{{"group", "authentication.k8s.io"}, {"resource", "tokenreviews"}, {"verb", "create"}};
+    CHECK(allowed(*cp, "default", mic, review));
+    CHECK(allowed(*cp, "default", mic, attrs("", "pods", "watch")));
+    CHECK(allowed(*cp, "default", mic, attrs("", "nodes", "list")));
+    CHECK(allowed(*cp, "default", mic, attrs(group, "azureassignedidentities", "create")));
+    CHECK(allowed(*cp, "default", mic, attrs(group, "azureassignedidentities", "update", "status")));
+    CHECK(allowed(*cp, "default", mic, attrs(group, "azureidentities", "patch", "status")));
+    CHECK(allowed(*cp, "default", mic, attrs(group, "azurepodidentityexceptions", "watch")));
+    CHECK(allowed(*cp, "default", mic, attrs("", "events", "create")));
+    CHECK(allowed(*cp, "default", mic, attrs("coordination.k8s.io", "leases", "update")));
+  }
+  SECTION("the controller cannot read Secrets nor change the user's identities") {
+    CHECK_FALSE(allowed(*cp, "default", mic, attrs("", "secrets", "get")));
+    CHECK_FALSE(allowed(*cp, "default", mic, attrs(group, "azureidentities", "update")));
+    CHECK_FALSE(allowed(*cp, "default", mic, attrs(group, "azureidentitybindings", "delete")));
+  }
+  SECTION("the node proxy reads Secrets and patches nodes (its ready taint)") {
+    CHECK(allowed(*cp, "default", nmi, attrs("", "secrets", "get")));
+    json::object node{{"resource", "nodes"}, {"verb", "patch"}};
+    CHECK(allowed(*cp, "default", nmi, node));
+  }
+  SECTION("the node proxy cannot list Secrets, write assignments or review tokens") {
+    CHECK_FALSE(allowed(*cp, "default", nmi, attrs("", "secrets", "list")));
+    CHECK_FALSE(allowed(*cp, "default", nmi, attrs(group, "azureassignedidentities", "create")));
+    json::object review{{"group", "authentication.k8s.io"}, {"resource", "tokenreviews"}, {"verb", "create"}};
+    CHECK_FALSE(allowed(*cp, "default", nmi, review));
+  }
+}
+
+TEST_CASE("The flags the manifests may use are flags the built binaries accept", "[integration]") {
+  const std::vector<std::pair<std::string, const std::set<std::string>*>> binaries{
+      {PODID_CONTROLLER_BIN, &controller_flags()}, {PODID_NODEPROXY_BIN, &nodeproxy_flags()}};
+  for (const auto& [binary, flags] : binaries) {
+    INFO(binary);
+    if (binary.empty() || !fs::exists(binary)) {
+      WARN("not checked: " << (binary.empty() ? "the target is not defined" : binary + " is not built"));
+      continue;
+    }
+    const auto help = run_command({binary, "--help"});
+    REQUIRE(help.exit_code == 0);
+    for (const auto& flag : *flags) {
+      INFO(flag);
+      if (flag.rfind("--retention-", 0) == 0) {
+        if (!lists_flag(help.out, flag)) WARN(binary << " lacks " << flag << " (rendered only when set)");
+        continue;
+      }
+      CHECK(lists_flag(help.out, flag));
+    }
+  }
+}
+
+// The node proxy presents a token whose audience is the one in its projected volume; the controller's
+// TokenReview must name that audience (spec.audiences), or a real API server refuses the token.
+TEST_CASE("The node proxy's projected token is authenticated only by a TokenReview naming its audience",
+          "[integration]") {
+  PODID_CONTROL_PLANE_OR_SKIP(cp);
+  const auto docs = infra("deployment-rbac.yaml");
+  for (const auto& doc : docs) REQUIRE(strict_apply(*cp, doc, "default").status < 300);
+  const std::string manifest = read_text(source_dir() + "/deploy/infra/deployment-rbac.yaml");
+  const auto at = manifest.find("audience: ");
+  REQUIRE(at != std::string::npos);
+  const std::string audience = manifest.substr(at + 10, manifest.find('\n', at) - at - 10);
+  CHECK(audience == "podid-controller");
+
+  const json::object request{
+      {"apiVersion", "authentication.k8s.io/v1"},
+      {"kind", "TokenRequest"},
+      {"spec", {{"audiences", json::array{json::string(audience)}}, {"expirationSeconds", 3600}}}};
+  const auto issued =
+      cp->request("POST", "/api/v1/namespaces/default/serviceaccounts/aad-pod-id-nmi-service-account/token",
+                  json::serialize(request));
+  INFO("TokenRequest: HTTP " << issued.status << " " << issued.body);
+  REQUIRE(issued.status == 201);
+  const json::value issued_json = json::parse(issued.body);
+  const std::string token(issued_json.at("status").at("token").as_string());
+
+  const auto review = [&](const json::array& audiences) {
+    json::object spec{{"token", token}};
+    if (!audiences.empty()) spec["audiences"] = audiences;
+    const json::object body{
+        {"apiVersion", "authentication.k8s.io/v1"}, {"kind", "TokenReview"}, {"spec", std::move(spec)}};
+    const auto reply =
+        cp->request("POST", "/apis/authentication.k8s.io/v1/tokenreviews", json::serialize(body));
+    INFO("TokenReview: HTTP " << reply.status << " " << reply.body);
+    REQUIRE(reply.status == 201);
+    const json::value answer = json::parse(reply.body);
+    const auto* ok = answer.at("status").as_object().if_contains("authenticated");
+    return ok != nullptr && ok->as_bool();
+  };
+  CHECK_FALSE(review({}));  // the API server's own audience: refused
+  CHECK(review({json::string(audience)}));
+}
