@@ -1,5 +1,6 @@
 #include "nodeproxy/iptables/rule_spec.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 
@@ -86,7 +87,18 @@ core::Status RuleSpec::validate() const {
       return invalid("pod IP " + b.pod_ip.to_string() + " is bound more than once");
   }
   for (const auto& p : passthrough) PODID_TRY(check_interface(p.interface, "passthrough"));
+  if (host && host->allowed_uids.empty())
+    return invalid("host policy allows no UID: put the node proxy's own UID first");
   return core::ok();
+}
+
+HostPolicy HostPolicy::for_node_proxy(std::uint32_t proxy_uid,
+                                      const std::vector<std::uint32_t>& also_allowed) {
+  HostPolicy out{{proxy_uid}};
+  for (const auto uid : also_allowed)
+    if (std::find(out.allowed_uids.begin(), out.allowed_uids.end(), uid) == out.allowed_uids.end())
+      out.allowed_uids.push_back(uid);
+  return out;
 }
 
 }  // namespace podid::iptables

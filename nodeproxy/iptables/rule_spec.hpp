@@ -56,9 +56,14 @@ struct Passthrough {
 };
 
 // Host-network callers: locally originated traffic to the metadata endpoint is rejected unless it comes
-// from one of these UIDs (the node proxy's own UID first).
+// from one of these UIDs (the node proxy's own UID first: it fetches type-0 tokens from the real IMDS).
+// UID 0 in the list admits every root process of the host namespace, host-network pods included.
 struct HostPolicy {
   std::vector<std::uint32_t> allowed_uids;
+
+  // The node proxy's UID first, then `also_allowed` in order, each once.
+  [[nodiscard]] static HostPolicy for_node_proxy(std::uint32_t proxy_uid,
+                                                 const std::vector<std::uint32_t>& also_allowed = {});
   bool operator==(const HostPolicy&) const = default;
 };
 
@@ -70,8 +75,8 @@ struct RuleSpec {
   bool reject_unbound{true};       // guard chain: reject metadata traffic no binding redirected
   std::optional<HostPolicy> host;  // OUTPUT rule; none: host traffic untouched (the original's behaviour)
 
-  // Refuses a zero proxy port or address, empty or over-long interface names, and one pod IP bound to
-  // two interfaces.
+  // Refuses a zero proxy port or address, empty or over-long interface names, one pod IP bound to two
+  // interfaces, and a host policy that allows no UID (the node proxy itself could not reach the IMDS).
   [[nodiscard]] core::Status validate() const;
   bool operator==(const RuleSpec&) const = default;
 };
