@@ -148,6 +148,15 @@ int main(int argc, char** argv) {
   app.add_option("--app", o.app, "Path of podid-demo-app")->required();
   app.add_option("--podidctl", o.podidctl, "Path of podidctl")->required();
   CLI11_PARSE(app, argc, argv);
+  if (o.keep) {
+    // Blocked before any thread starts, so every thread inherits the mask and Ctrl-C waits for
+    // keep_running()'s sigwait; the demo then cleans up its namespaces, rules and processes in order.
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  }
   try {
     return play(o);
   } catch (const std::exception& e) {

@@ -228,16 +228,16 @@ std::string indent(const std::string& text) {
 
 void keep_running(testing::ControlPlane& cp) {
   const auto& info = cp.info();
-  std::cout << "\nThe cluster keeps running (Ctrl-C stops it):\n"
+  std::cout << "\nThe cluster keeps running (Ctrl-C stops it and cleans up):\n"
             << "  export KUBECONFIG=" << info.kubeconfig_path << "\n"
             << "  kubectl get azureidentities,azureidentitybindings,azureassignedidentities -A\n"
             << "  kubectl apply -f <your identity, binding and pod>\n"
             << "  server " << info.server << "\n";
+  // main() blocked these in every thread before starting any, so the signal waits here.
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
   int sig = 0;
   sigwait(&set, &sig);
 }
