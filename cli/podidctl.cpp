@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdio>
 #include <fstream>
@@ -15,7 +14,6 @@
 #include <memory>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "cli/explain.hpp"
@@ -25,6 +23,7 @@
 #include "core/plan.hpp"
 #include "core/state_codec.hpp"
 #include "store/event_log.hpp"
+#include "store/import.hpp"
 #include "store/memory_event_store.hpp"
 #include "store/rocks_event_store.hpp"
 #include "watch/http_kube_client.hpp"
@@ -54,6 +53,11 @@ struct ExportOptions {
   LogSource source;
   std::string out;
   std::size_t recent{1000};
+};
+
+struct ImportOptions {
+  std::string bundle_file;
+  std::string store_dir;
 };
 
 struct MigrateCommand {
@@ -204,25 +208,22 @@ int run_bundle_replay(const ReplayOptions& o) {
     return std::cerr << "podidctl replay: a bundle holds the state at its last event only; "
                         "--to-seq, --at-ms and --no-checkpoint need --store or --events\n",
            2;
-  std::ifstream in(o.source.bundle_file);
-  std::stringstream text;
-  text << in.rdbuf();
-  boost::system::error_code ec;
-  const auto bundle = boost::json::parse(text.str(), ec);
-  if (ec || !bundle.is_object() || !bundle.as_object().contains("state") ||
-      !bundle.as_object().contains("events"))
-    return std::cerr << "podidctl replay: " << o.source.bundle_file << " is not a support bundle\n", 1;
-  auto state = core::decode_state(bundle.at("state"));
+  // The same reading and checks as `snapshot import`, so a bundle either side accepts replays the same.
+  auto bundle = cli::read_bundle(o.source.bundle_file);
+  if (!bundle) return std::cerr << "podidctl replay: " << bundle.error() << "\n", 1;
+  auto set = cli::import_set(*bundle, o.source.bundle_file);
+  if (!set) return std::cerr << "podidctl replay: " << set.error() << "\n", 1;
+  auto state = core::decode_state(bundle->at("state"));
   if (!state) return std::cerr << "podidctl replay: bundle state: " << state.error() << "\n", 1;
   History events;
-  for (const auto& item : bundle.at("events").as_array()) {
-    auto e = core::decode_event(item.at("event"));
-    if (!e) return std::cerr << "podidctl replay: bundle event: " << e.error() << "\n", 1;
-    events.emplace_back(item.at("seq").template to_number<core::Seq>(), std::move(*e));
+  for (const auto& r : set->events) {
+    auto e = store::from_record(r);
+    if (!e) return std::cerr << "podidctl replay: bundle " << e.error() << "\n", 1;
+    events.emplace_back(r.seq, std::move(*e));
   }
   std::cout << "state at event " << state->last_seq << " from bundle " << o.source.bundle_file << " ("
             << events.size() << " recent events)\n";
-  if (o.json) std::cout << boost::json::serialize(bundle.at("state")) << "\n";
+  if (o.json) std::cout << boost::json::serialize(bundle->at("state")) << "\n";
   if (o.plan) print_plan(core::plan(*state, state->last_at_ms), state->last_at_ms);
   return print_explanations(*state, o.explain, [&](const std::string& subject) -> core::Result<History> {
     const auto wanted = related_subjects(*state, subject);
@@ -246,7 +247,14 @@ int run_replay(const ReplayOptions& o) {
   ro.until_ms = o.at_ms;
   ro.use_checkpoint = !o.no_checkpoint;
   auto rebuilt = log.rebuild(ro);
-  if (!rebuilt) return std::cerr << "podidctl replay: " << rebuilt.error() << "\n", 1;
+  if (!rebuilt) {
+    std::cerr << "podidctl replay: " << rebuilt.error() << "\n";
+    auto imported = (*log_store)->cursor(cli::kImportCursor);
+    if (rebuilt.error().code == core::ErrorCode::gone && imported && *imported)
+      std::cerr << "podidctl replay: this store was imported from a " << **imported
+                << "; the bundle does not reach back that far\n";
+    return 1;
+  }
   const auto& state = rebuilt->state;
   if (o.json) {
     std::cout << boost::json::serialize(core::encode_state(state)) << "\n";
@@ -272,6 +280,21 @@ int run_export(const ExportOptions& o) {
   out << text << "\n";
   if (!out.flush()) return std::cerr << "podidctl snapshot export: cannot write " << o.out << "\n", 1;
   std::cerr << "wrote support snapshot to " << o.out << " (secrets and tokens redacted)\n";
+  return 0;
+}
+
+int run_import(const ImportOptions& o) {
+  auto bundle = cli::read_bundle(o.bundle_file);
+  if (!bundle) return std::cerr << "podidctl snapshot import: " << bundle.error() << "\n", 1;
+  auto set = cli::import_set(*bundle, o.bundle_file);
+  if (!set) return std::cerr << "podidctl snapshot import: " << set.error() << "\n", 1;
+  auto done = store::import_store(o.store_dir, *set);
+  if (!done) return std::cerr << "podidctl snapshot import: " << done.error() << "\n", 1;
+  const auto state_seq = set->checkpoints.back().seq;
+  std::cout << "imported " << set->events.size() << " events";
+  if (!set->events.empty())
+    std::cout << " (" << set->events.front().seq << ".." << set->events.back().seq << ")";
+  std::cout << " and the state at event " << state_seq << " into " << o.store_dir << "\n";
   return 0;
 }
 
@@ -322,6 +345,16 @@ int main(int argc, char** argv) {
   ex->add_option("--out", exp.out, "Output file, or - for standard output")->required();
   ex->add_option("--recent", exp.recent, "How many of the newest events to include")->capture_default_str();
 
+  ImportOptions imp;
+  auto* im = snap->add_subcommand(
+      "import",
+      "Create a new event store from a support bundle, keeping its sequence numbers, for replay elsewhere");
+  im->add_option("--bundle", imp.bundle_file, "Support bundle written by `snapshot export`")
+      ->required()
+      ->check(CLI::ExistingFile);
+  im->add_option("--store", imp.store_dir, "New event store directory (must not exist, or be empty)")
+      ->required();
+
   MigrateCommand migrate;
   auto* mg = app.add_subcommand(
       "migrate",
@@ -349,6 +382,7 @@ int main(int argc, char** argv) {
   }
   if (rp->parsed()) return run_replay(replay);
   if (ex->parsed()) return run_export(exp);
+  if (im->parsed()) return run_import(imp);
   if (mg->parsed()) return run_migrate(migrate);
   return 2;
 }

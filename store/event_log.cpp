@@ -130,6 +130,21 @@ core::Result<Rebuilt> EventLog::rebuild(const RebuildOptions& options) const {
     }
     return out;
   }
+  if (out.state.last_seq + 1 < store_.first_seq()) {
+    // The log lacks the events between the usable state and its start: they were dropped by retention or
+    // never imported (a store imported from a support bundle holds its newest events only). Say so rather
+    // than replaying a tail onto an empty state.
+    const Seq end = options.upto ? std::min(*options.upto, store_.last_seq()) : store_.last_seq();
+    const auto cp = PODID_TRY(store_.latest_checkpoint());
+    std::string why = !options.use_checkpoint ? "checkpoints were not to be used"
+                      : cp ? "its newest checkpoint is at event " + std::to_string(cp->seq) + ", after that"
+                           : "it holds no checkpoint";
+    return core::make_error(core::ErrorCode::gone, "cannot rebuild the state at event " +
+                                                       std::to_string(end) +
+                                                       ": the log does not reach back that far (it starts at "
+                                                       "event " +
+                                                       std::to_string(store_.first_seq()) + ") and " + why);
+  }
   out.replayed = PODID_TRY(catch_up(out.state, options.upto));
   return out;
 }

@@ -9,26 +9,9 @@
 #include <string>
 
 #include "golden_logs.hpp"
+#include "podidctl_run.hpp"
 
-namespace {
-
-struct Run {
-  int status;
-  std::string out;
-};
-
-Run run(const std::string& args) {
-  const std::string cmd = std::string(PODIDCTL_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (auto n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int rc = pclose(p);
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
-}
-
-}  // namespace
+using podid::test::run;
 
 TEST_CASE("podidctl replay --explain prints the decision and its history", "[unit]") {
   const auto log = (podid::test::source_dir() / "tests/golden/quarantine_throttle.events.jsonl").string();
