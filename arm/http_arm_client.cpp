@@ -50,6 +50,11 @@ bool same_origin(const std::string& a, const std::string& b) {
   return ua && ub && ua->scheme == ub->scheme && core::iequals(ua->authority(), ub->authority());
 }
 
+// The original's operation_type names (vm_get, vmss_update, ...), plus vm_poll and vmss_poll.
+std::string operation_name(const core::ArmTarget& target, std::string_view verb) {
+  return std::string(target.kind == core::VmKind::vmss ? "vmss_" : "vm_") + std::string(verb);
+}
+
 }  // namespace
 
 HttpArmClient::HttpArmClient(http::HttpClient& http, TokenSource& tokens, const core::Clock& clock,
@@ -58,7 +63,41 @@ HttpArmClient::HttpArmClient(http::HttpClient& http, TokenSource& tokens, const 
       tokens_(tokens),
       clock_(clock),
       options_(std::move(options)),
-      jitter_(std::random_device{}()) {}
+      jitter_(std::random_device{}()) {
+  if (auto* m = options_.metrics) {
+    meters_.requests =
+        &m->counter("aadpodidentity_arm_requests_total",
+                    "ARM HTTP requests by operation, result (ok or error class) and status class.",
+                    {"operation", "result", "status_class"});
+    meters_.latency = &m->histogram("aadpodidentity_arm_request_duration_seconds",
+                                    "Latency of one ARM HTTP request (one attempt, one poll).",
+                                    core::duration_buckets(), {"operation"});
+    meters_.waits = &m->counter("aadpodidentity_arm_throttled_waits_total",
+                                "ARM calls held back: refused locally while ARM's Retry-After runs "
+                                "(retry_after) or delayed by our own rate limit (rate_limit).",
+                                {"kind", "reason"});
+  }
+}
+
+void HttpArmClient::record(const Call& call, const core::Result<http::Response>& response,
+                           std::chrono::steady_clock::duration took) {
+  if (meters_.requests == nullptr) return;
+  std::string result = "ok";
+  std::string status_class = "none";  // no HTTP answer (transport failure, timeout)
+  if (!response) {
+    result = core::to_string(response.error().code);
+  } else {
+    status_class = std::to_string(response->status / 100) + "xx";
+    if (!response->success()) result = core::to_string(arm_error(*response, clock_.now_ms(), call.what).code);
+  }
+  meters_.requests->with({call.operation, result, status_class}).inc();
+  meters_.latency->with({call.operation}).observe(std::chrono::duration<double>(took).count());
+}
+
+void HttpArmClient::record_wait(const Call& call, const char* reason) {
+  if (meters_.waits != nullptr)
+    meters_.waits->with({call.kind == CallKind::write ? "write" : "read", reason}).inc();
+}
 
 ThrottleState& HttpArmClient::throttle(const std::string& subscription) {
   const std::string key = core::to_lower(subscription);
@@ -111,6 +150,7 @@ asio::awaitable<core::Result<http::Response>> HttpArmClient::send(Call call) {
     const std::int64_t now = clock_.now_ms();
     if (const auto blocked = th.blocked_for_ms(call.kind, now)) {
       ++counters_.blocked;
+      record_wait(call, "retry_after");
       co_return throttled(call.what + ": ARM throttles this subscription's " +
                               (call.kind == CallKind::write ? "writes" : "reads") + " for another " +
                               std::to_string(*blocked) + " ms",
@@ -122,10 +162,13 @@ asio::awaitable<core::Result<http::Response>> HttpArmClient::send(Call call) {
         co_return throttled(call.what + ": the client-side ARM rate limit leaves no slot before the deadline",
                             wait);
       counters_.rate_waits_ms += static_cast<std::uint64_t>(wait);
+      record_wait(call, "rate_limit");
       const auto waited = co_await sleep_ms(wait);
       if (!waited) co_return waited.error();
     }
+    const auto sent_at = std::chrono::steady_clock::now();
     auto response = co_await exchange(call);
+    record(call, response, std::chrono::steady_clock::now() - sent_at);
     std::optional<core::Error> failure;
     if (!response) {
       failure = response.error();
@@ -163,7 +206,8 @@ asio::awaitable<core::Result<VmIdentities>> HttpArmClient::get(core::ArmTarget t
             {},
             target.subscription,
             "GET " + target.to_string(),
-            std::chrono::steady_clock::now() + options_.call_timeout};
+            std::chrono::steady_clock::now() + options_.call_timeout,
+            operation_name(target, "get")};
   auto response = co_await send(std::move(call));
   if (!response) co_return response.error();
   co_return decode_vm_identities(response->body);
@@ -177,7 +221,8 @@ asio::awaitable<core::Status> HttpArmClient::patch(core::ArmTarget target, Ident
             encode_identity_patch(patch),
             target.subscription,
             "PATCH " + target.to_string(),
-            deadline};
+            deadline,
+            operation_name(target, "update")};
   auto response = co_await send(std::move(call));
   if (!response) co_return response.error();
   auto poll = poll_target(*response);
@@ -208,8 +253,14 @@ asio::awaitable<core::Status> HttpArmClient::follow(const core::ArmTarget& targe
     if (!slept) co_return slept.error();
     ++counters_.polls;
     // g++ 12 destroys temporaries in a co_await expression twice: name the call first.
-    Call poll_call{CallKind::read, "GET", poll.url, {}, target.subscription, what, deadline};
+    Call poll_call{CallKind::read,      "GET", poll.url, {},
+                   target.subscription, what,  deadline, operation_name(target, "poll")};
     auto response = co_await send(std::move(poll_call));
+    if (!response && ms_until(deadline) <= 0) {
+      // A sleep can overshoot the deadline on a loaded machine: report the operation's deadline.
+      const std::string late = what + ": the operation did not complete before the deadline";
+      co_return core::make_error(core::ErrorCode::transient, late + " (" + response.error().message + ")");
+    }
     if (!response) co_return response.error();
     PollOutcome outcome = interpret_poll(poll, *response, clock_.now_ms(), what);
     if (outcome.state == PollState::succeeded) co_return core::ok();

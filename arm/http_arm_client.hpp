@@ -20,6 +20,7 @@
 #include "arm/token_source.hpp"
 #include "core/clock.hpp"
 #include "core/http/http_client.hpp"
+#include "core/metrics.hpp"
 
 namespace podid::arm {
 
@@ -36,6 +37,9 @@ struct ArmClientOptions {
   std::chrono::milliseconds backoff_base{std::chrono::seconds(2)};
   std::chrono::milliseconds backoff_max{std::chrono::seconds(30)};
   ThrottleOptions throttle;
+  // When set: aadpodidentity_arm_requests_total, _arm_request_duration_seconds and _arm_throttled_waits_total
+  // (docs/metrics.md). Must outlive the client.
+  core::MetricsRegistry* metrics{nullptr};
 };
 
 struct ArmClientCounters {
@@ -70,7 +74,16 @@ class HttpArmClient final : public ArmClient {
     std::string subscription;
     std::string what;  // for messages: "GET vmss/sub/rg/name"
     Deadline deadline;
+    std::string operation;  // metric label: vm_get, vmss_update, vmss_poll, ...
   };
+  struct Meters {
+    core::CounterFamily* requests{nullptr};
+    core::HistogramFamily* latency{nullptr};
+    core::CounterFamily* waits{nullptr};
+  };
+  void record(const Call& call, const core::Result<http::Response>& response,
+              std::chrono::steady_clock::duration took);
+  void record_wait(const Call& call, const char* reason);
   [[nodiscard]] boost::asio::awaitable<core::Result<http::Response>> send(Call call);
   [[nodiscard]] boost::asio::awaitable<core::Result<http::Response>> exchange(const Call& call);
   [[nodiscard]] boost::asio::awaitable<core::Status> follow(const core::ArmTarget& target, PollTarget poll,
@@ -85,6 +98,7 @@ class HttpArmClient final : public ArmClient {
   ArmClientOptions options_;
   std::map<std::string, ThrottleState> throttles_;  // by lower-case subscription
   ArmClientCounters counters_;
+  Meters meters_;
   std::mt19937_64 jitter_;
 };
 

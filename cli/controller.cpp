@@ -1,5 +1,6 @@
 #include "cli/controller.hpp"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -25,6 +26,68 @@ core::Error stopped() {
 }
 
 }  // namespace
+
+// The controller's metrics (docs/metrics.md), resolved once; `seen` is each assignment's phase at the last
+// round, from which the quarantine and drift-repair counters learn transitions.
+struct ControllerMeters {
+  explicit ControllerMeters(core::MetricsRegistry& r)
+      : assignments(
+            r.gauge("aadpodidentity_assignments", "Assignments (pod, identity) by state.", {"state"})),
+        actions(r.counter("aadpodidentity_planner_actions_total", "Actions planned, by kind.", {"kind"})),
+        actions_per_round(r.histogram("aadpodidentity_planner_actions_per_round", "Actions in one plan.",
+                                      {0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000})
+                              .with({})),
+        round_seconds(r.histogram("aadpodidentity_mic_cycle_duration_seconds",
+                                  "One round: plan, start identity changes, AAI writes, Events, conditions.",
+                                  core::duration_buckets())
+                          .with({})),
+        rounds(r.counter("aadpodidentity_mic_cycle_count", "Rounds (plans) of the leader.").with({})),
+        head_seq(r.gauge("aadpodidentity_event_log_head_seq", "Sequence number of the last event appended.")
+                     .with({})),
+        leader(r.gauge("aadpodidentity_leader", "1 while this replica leads (plans and writes), else 0.")
+                   .with({})),
+        elections(
+            r.counter("aadpodidentity_mic_new_leader_election_count", "Times this replica started leading.")
+                .with({})),
+        drift_repairs(r.counter("aadpodidentity_drift_repairs_total",
+                                "Assigned identities Azure no longer reported, sent back to Created to be "
+                                "attached again.")
+                          .with({})),
+        quarantines(
+            r.counter("aadpodidentity_quarantines_total", "Assignments that entered Quarantined.").with({})),
+        aai_writes(r.counter("aadpodidentity_aai_writes_total",
+                             "AzureAssignedIdentity writes by kind and result.", {"kind", "result"})) {}
+
+  core::GaugeFamily& assignments;
+  core::CounterFamily& actions;
+  core::Histogram& actions_per_round;
+  core::Histogram& round_seconds;
+  core::Counter& rounds;
+  core::Gauge& head_seq;
+  core::Gauge& leader;
+  core::Counter& elections;
+  core::Counter& drift_repairs;
+  core::Counter& quarantines;
+  core::CounterFamily& aai_writes;
+  struct Seen {
+    core::Phase phase;
+    std::string resource_id;
+  };
+  std::map<core::AssignmentKey, Seen> seen;
+  core::Seq seen_at{0};
+};
+
+http::Response metrics_response(const core::MetricsRegistry& registry, const http::Request& r) {
+  http::Response out;
+  out.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  if (r.url != "/metrics" && !r.url.starts_with("/metrics?")) {
+    out.status = 404;
+    return out;
+  }
+  out.status = 200;
+  out.body = registry.expose();
+  return out;
+}
 
 // The EventStore seen by every writer of this controller: forwards everything and wakes the controller
 // after each successful append (the ingest's, the actuator's and the AAI writer's).
@@ -74,7 +137,10 @@ Controller::Controller(watch::KubeClient& kube, store::EventStore& store, arm::A
       logger_(std::move(logger)),
       options_(std::move(options)),
       store_(std::make_unique<NotifyingStore>(store, [this] { notify(); })),
-      log_(*store_) {
+      log_(*store_),
+      own_metrics_(options_.metrics != nullptr ? nullptr : std::make_unique<core::MetricsRegistry>()),
+      metrics_(options_.metrics != nullptr ? options_.metrics : own_metrics_.get()),
+      meters_(std::make_unique<ControllerMeters>(*metrics_)) {
   ingest_ =
       std::make_unique<watch::Ingest>(kube_, log_, clock_, logger_.with_component("ingest"), options_.ingest);
   auto events = [this](std::span<const core::Event> e) { return sink(e); };
@@ -96,7 +162,54 @@ bool Controller::leading() const noexcept {
 }
 
 void Controller::notify() {
+  meters_->head_seq.set(static_cast<double>(store_->last_seq()));
   if (wake_) wake_->cancel();
+}
+
+void Controller::set_leading(bool leading) {
+  if (leading && meters_->leader.value() == 0) meters_->elections.inc();
+  meters_->leader.set(leading ? 1 : 0);
+}
+
+void Controller::measure_aai_write(core::AaiWriteKind kind, const core::Status& result) {
+  std::string name = "delete";
+  if (kind == core::AaiWriteKind::create) name = "create";
+  if (kind == core::AaiWriteKind::update) name = "update";
+  if (kind == core::AaiWriteKind::status) name = "status";
+  const std::string outcome = result ? std::string("ok") : std::string(core::to_string(result.error().code));
+  meters_->aai_writes.with({name, outcome}).inc();
+}
+
+void Controller::measure_round(const core::Plan& plan, std::chrono::steady_clock::duration took) {
+  auto& m = *meters_;
+  m.rounds.inc();
+  m.round_seconds.observe(std::chrono::duration<double>(took).count());
+  const auto changes = plan.identity_changes.size();
+  m.actions.with({"identity_change"}).inc(static_cast<double>(changes));
+  m.actions.with({"aai_write"}).inc(static_cast<double>(plan.aai_writes.size()));
+  m.actions.with({"report"}).inc(static_cast<double>(plan.reports.size()));
+  m.actions_per_round.observe(static_cast<double>(changes + plan.aai_writes.size() + plan.reports.size()));
+  m.head_seq.set(static_cast<double>(store_->last_seq()));
+  if (m.seen_at == state_.last_seq && !m.seen.empty()) return;  // nothing applied since the last round
+  m.seen_at = state_.last_seq;
+  std::array<double, 5> by_phase{};
+  std::map<core::AssignmentKey, ControllerMeters::Seen> now;
+  for (const auto& [key, a] : state_.assignments) {
+    ++by_phase.at(static_cast<std::size_t>(a.phase));
+    const auto before = m.seen.find(key);
+    const bool known = before != m.seen.end();
+    if (a.phase == core::Phase::quarantined && (!known || before->second.phase != a.phase))
+      m.quarantines.inc();
+    // Assigned -> Created for the same identity: Azure lost it (an edit changes the resource ID).
+    if (known && before->second.phase == core::Phase::assigned && a.phase == core::Phase::created &&
+        before->second.resource_id == a.resource_id)
+      m.drift_repairs.inc();
+    now.emplace_hint(now.end(), key, ControllerMeters::Seen{a.phase, a.resource_id});
+  }
+  m.seen = std::move(now);
+  for (const auto p : {core::Phase::created, core::Phase::assigned, core::Phase::unassigned,
+                       core::Phase::quarantined, core::Phase::retry_scheduled})
+    m.assignments.with({std::string(core::to_string(p))}).set(by_phase.at(static_cast<std::size_t>(p)));
 }
 
 core::Status Controller::sink(std::span<const core::Event> events) {
@@ -123,6 +236,7 @@ asio::awaitable<core::Status> Controller::run() {
 asio::awaitable<core::Status> Controller::elect() {
   co_return co_await elector_->run([this](bool leading) {
     leading_ = leading;
+    set_leading(leading);
     notify();
   });
 }
@@ -167,7 +281,9 @@ asio::awaitable<core::Status> Controller::work() {
     const bool go_on = co_await sleep_until(std::nullopt);
     if (!go_on) co_return stopped();
   }
+  if (!elector_) set_leading(true);
   auto result = co_await lead();
+  if (!elector_) set_leading(false);
   co_await drain();
   co_return result;
 }
@@ -235,13 +351,17 @@ asio::awaitable<core::Status> Controller::lead() {
     if (!leading()) co_return core::make_error(core::ErrorCode::transient, "leadership lost");
     tasks_.remove_if([](const Task& t) { return t.done; });
     PODID_CO_TRY(log_.catch_up(state_));
+    if (options_.on_state_caught_up) options_.on_state_caught_up(state_);
     maybe_checkpoint();
     const auto now = clock_.now_ms();
+    repair_recreated();
     check_drift(now);
+    const auto round_started = std::chrono::steady_clock::now();
     const auto plan = core::plan(state_, now);
     ++counters_.plans;
     start_changes(plan);
     const auto retry_at = co_await perform(plan, now);
+    measure_round(plan, std::chrono::steady_clock::now() - round_started);
     const bool cancelled = co_await is_cancelled();
     if (cancelled) co_return stopped();
     std::optional<std::int64_t> at = std::min(next_drift_ms_, now + options_.max_idle.count());

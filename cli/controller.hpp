@@ -23,16 +23,20 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <tuple>
 
 #include "arm/actuator.hpp"
 #include "arm/arm_client.hpp"
 #include "core/clock.hpp"
+#include "core/http/message.hpp"
 #include "core/logger.hpp"
+#include "core/metrics.hpp"
 #include "core/plan.hpp"
 #include "core/state.hpp"
 #include "store/event_log.hpp"
@@ -58,6 +62,11 @@ struct ControllerOptions {
   std::optional<watch::LeaderElectionOptions> leader_election;  // empty: always the leader
   arm::ActuatorOptions actuator;
   watch::EventRecorderOptions events;
+  // Called on the executor each time the leader's State has caught up with the log (every plan loop, the
+  // first one after start_leading()); the main serves node snapshots from it (ReplicationServer).
+  std::function<void(const core::State&)> on_state_caught_up;
+  // Where the controller's metrics go (docs/metrics.md); share it with the ArmClient. Empty: its own.
+  core::MetricsRegistry* metrics{nullptr};
 };
 
 struct ControllerCounters {
@@ -74,6 +83,10 @@ struct ControllerCounters {
 };
 
 class NotifyingStore;
+struct ControllerMeters;
+
+// The /metrics page: the registry in Prometheus text format 0.0.4 (404 for any other path).
+[[nodiscard]] http::Response metrics_response(const core::MetricsRegistry& registry, const http::Request& r);
 
 class Controller {
  public:
@@ -95,6 +108,7 @@ class Controller {
   [[nodiscard]] const arm::Actuator& actuator() const noexcept { return *actuator_; }
   [[nodiscard]] const watch::AaiWriter& writer() const noexcept { return *writer_; }
   [[nodiscard]] const watch::EventRecorder& recorder() const noexcept { return *recorder_; }
+  [[nodiscard]] core::MetricsRegistry& metrics() const noexcept { return *metrics_; }
 
  private:
   struct Task {
@@ -120,10 +134,16 @@ class Controller {
   void spawn(boost::asio::awaitable<void> work);
   [[nodiscard]] boost::asio::awaitable<void> run_change(core::IdentityChange change);
   [[nodiscard]] boost::asio::awaitable<void> run_observe(core::ArmTarget target);
+  // Drift repair of identities deleted and re-created in Azure with the same name (controller_actions.cpp).
+  void repair_recreated();
+  [[nodiscard]] boost::asio::awaitable<void> run_repair(core::IdentityChange change);
   // Writes, reports and conditions; returns the earliest back-off end, if any.
   [[nodiscard]] boost::asio::awaitable<std::optional<std::int64_t>> perform(const core::Plan& plan,
                                                                             std::int64_t now);
   [[nodiscard]] boost::asio::awaitable<void> sync_conditions();
+  void measure_round(const core::Plan& plan, std::chrono::steady_clock::duration took);
+  void set_leading(bool leading);
+  void measure_aai_write(core::AaiWriteKind kind, const core::Status& result);
 
   watch::KubeClient& kube_;
   core::Clock& clock_;
@@ -145,8 +165,13 @@ class Controller {
   std::size_t running_{0};
   std::map<core::AssignedKey, Backoff> write_backoff_;
   std::int64_t next_drift_ms_{0};
+  std::set<core::ArmTarget> drift_observed_;  // read by a drift check, not yet looked at for recreations
+  std::set<std::tuple<core::ArmTarget, std::string, std::string>> repaired_;  // target, resource, clientID
   core::Seq last_checkpoint_{0};
   ControllerCounters counters_;
+  std::unique_ptr<core::MetricsRegistry> own_metrics_;
+  core::MetricsRegistry* metrics_;
+  std::unique_ptr<ControllerMeters> meters_;
 };
 
 }  // namespace podid::cli

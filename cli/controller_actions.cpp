@@ -54,6 +54,58 @@ asio::awaitable<void> Controller::run_observe(core::ArmTarget target) {
   if (!done)
     logger_.warn("Identity read failed.",
                  {{"target", target.to_string().c_str()}, {"error", done.error().describe().c_str()}});
+  else
+    drift_observed_.insert(target);
+  busy_.erase(target);
+}
+
+// An identity deleted and re-created in Azure with the same name keeps its resource ID, but the VM or scale
+// set still holds the old one: Azure reports it with null client and principal IDs, and tokens for it fail.
+// Re-attaching does nothing (the ID is present), so after a drift read we detach such an entry: the
+// projection then sees the Assigned identity gone and the planner attaches it again, now the new one.
+// Stale means: null IDs, or a client ID other than the AzureIdentity's (the documented fix is to edit the
+// AzureIdentity to the new client ID). Only what we attached and nothing protected; once per (target,
+// identity, client ID), so that a wrong client ID in an AzureIdentity cannot make a detach loop.
+void Controller::repair_recreated() {
+  auto observed = std::move(drift_observed_);
+  drift_observed_.clear();
+  for (const auto& target : observed) {
+    const auto t = state_.targets.find(target);
+    const auto keys = state_.index.assignments_by_target.find(target);
+    if (t == state_.targets.end() || keys == state_.index.assignments_by_target.end()) continue;
+    if (busy_.contains(target) || !t->second.in_flight.empty()) continue;
+    std::set<std::string> stale;
+    for (const auto& key : keys->second) {
+      const auto& a = state_.assignments.at(key);
+      if (a.type != core::IdentityType::user_assigned_msi || a.phase != core::Phase::assigned) continue;
+      const auto present = t->second.present.find(a.resource_id);
+      if (present == t->second.present.end() || !t->second.ours.contains(a.resource_id)) continue;
+      const auto& azure = present->second;
+      const bool nulled = azure.client_id.empty() || azure.principal_id.empty();
+      if (!nulled && core::iequals(azure.client_id, a.client_id)) continue;
+      if (core::is_protected(state_, target, a.resource_id)) continue;
+      if (!repaired_.emplace(target, a.resource_id, a.client_id).second) continue;
+      stale.insert(a.resource_id);
+    }
+    if (stale.empty()) continue;
+    logger_.warn("Recreated identity detached to be attached again.",
+                 {{"target", target.to_string().c_str()}, {"identities", stale.size()}});
+    core::IdentityChange change;
+    change.target = target;
+    change.remove.assign(stale.begin(), stale.end());
+    busy_.insert(target);
+    ++counters_.changes_started;
+    spawn(run_repair(std::move(change)));
+  }
+}
+
+asio::awaitable<void> Controller::run_repair(core::IdentityChange change) {
+  const auto target = change.target;
+  const auto done = co_await actuator_->execute(std::move(change));
+  if (!done)
+    logger_.warn("Recreated identity not detached.",
+                 {{"target", target.to_string().c_str()}, {"error", done.error().describe().c_str()}});
+  // The drift read after the PATCH shows the identity gone; the next plan attaches it again.
   busy_.erase(target);
 }
 
@@ -106,6 +158,7 @@ asio::awaitable<std::optional<std::int64_t>> Controller::perform(const core::Pla
       object = watch::aai_object(w.assigned, state_);
     const auto written = co_await writer_->write(w, std::move(object));
     ++counters_.aai_writes;
+    measure_aai_write(w.kind, written);
     if (written) {
       write_backoff_.erase(key);
       continue;

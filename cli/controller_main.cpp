@@ -19,6 +19,7 @@
 #include "arm/http_arm_client.hpp"
 #include "arm/token_source_factory.hpp"
 #include "cli/controller.hpp"
+#include "cli/nodeproxy_replication.hpp"
 #include "core/http/http_server.hpp"
 #include "store/rocks_event_store.hpp"
 #include "watch/http_kube_client.hpp"
@@ -86,6 +87,10 @@ asio::awaitable<http::Response> probe(const cli::Controller& c, http::Request re
   co_return r;
 }
 
+asio::awaitable<http::Response> serve_metrics(const core::MetricsRegistry& metrics, http::Request request) {
+  co_return cli::metrics_response(metrics, request);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,7 +118,17 @@ int main(int argc, char** argv) {
   app.add_option("--http-probe-port", probe_port, "/healthz port")->capture_default_str();
   app.add_option("--checkpoint-every", checkpoint_every, "events between checkpoints")->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn, error")->capture_default_str();
+  int prometheus_port = 8888;
+  app.add_option("--prometheus-port", prometheus_port, "/metrics port; 0: no metrics server")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 65535));
+  cli::ReplicationFlags replication_flags;  // replication to node proxies
+  cli::add_replication_flags(app, replication_flags);
   CLI11_PARSE(app, argc, argv);
+  if (auto valid = cli::validate(replication_flags); !valid) {
+    std::cerr << "podid-controller: " << valid.error().message << '\n';
+    return 2;
+  }
 
   core::SystemClock clock;
   StderrSink sink;
@@ -134,8 +149,10 @@ int main(int argc, char** argv) {
     auto arm_http = http::HttpClient::create(io.get_executor(), http_options).value();
     const auto cert = cloud.client_cert_path.empty() ? std::string{} : read_file(cloud.client_cert_path);
     auto tokens = arm::make_token_source(*arm_http, clock, cloud, cert).value();
+    core::MetricsRegistry metrics;  // served on --prometheus-port
     arm::ArmClientOptions arm_options;
     arm_options.endpoint = cloud.cloud.resource_manager;
+    arm_options.metrics = &metrics;
     arm::HttpArmClient arm_client(*arm_http, *tokens, clock, arm_options);
     auto store = store::RocksEventStore::open(store_dir, {}).value();
 
@@ -147,6 +164,7 @@ int main(int argc, char** argv) {
     options.drift_interval = parse_duration(drift);
     options.max_idle = parse_duration(sync_retry);
     options.checkpoint_every = checkpoint_every;
+    options.metrics = &metrics;
     if (instance.empty()) {
       char host[256] = {};
       gethostname(host, sizeof host - 1);
@@ -160,7 +178,10 @@ int main(int argc, char** argv) {
       le.identity = instance;
       options.leader_election = le;
     }
+    cli::NodeProxyReplication replication(replication_flags);
+    replication.attach(options);
     cli::Controller controller(*kube, *store, arm_client, clock, logger, options);
+    replication.start(io.get_executor(), *kube, controller, logger).value();
 
     http::ServerOptions probe_options;
     probe_options.address = "0.0.0.0";
@@ -169,6 +190,22 @@ int main(int argc, char** argv) {
                     return probe(controller, std::move(r));
                   }).value();
     server->start();
+    // /metrics, apart from the probe as in the original. A port in use costs the metrics, not the controller.
+    std::unique_ptr<http::HttpServer> metrics_server;
+    if (prometheus_port != 0) {
+      http::ServerOptions metrics_options = probe_options;
+      metrics_options.port = static_cast<std::uint16_t>(prometheus_port);
+      auto created = http::HttpServer::create(
+          io.get_executor(), metrics_options,
+          [&metrics](http::Request r) { return serve_metrics(metrics, std::move(r)); });
+      if (created) {
+        metrics_server = std::move(*created);
+        metrics_server->start();
+      } else {
+        logger.error("Metrics server not started.",
+                     {{"port", prometheus_port}, {"error", created.error().describe().c_str()}});
+      }
+    }
 
     asio::cancellation_signal stop;
     std::optional<core::Status> result;
@@ -179,6 +216,8 @@ int main(int argc, char** argv) {
                      result = std::move(s);
                      signals.cancel();
                      asio::co_spawn(io, server->stop(), asio::detached);
+                     if (metrics_server) asio::co_spawn(io, metrics_server->stop(), asio::detached);
+                     asio::co_spawn(io, replication.stop(), asio::detached);
                    }));
     signals.async_wait([&](boost::system::error_code ec, int) {
       if (!ec) stop.emit(asio::cancellation_type::terminal);

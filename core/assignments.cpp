@@ -8,6 +8,13 @@
 namespace podid::core::detail {
 namespace {
 
+// What "the identity was edited" compares: metadata.generation, which only spec changes bump (AzureIdentity
+// has a status subresource), so that our own Ready condition write does not re-evaluate a quarantined
+// assignment. Objects without a generation (older logs) fall back to the resourceVersion.
+std::string spec_version(const AzureIdentity& id) {
+  return id.generation > 0 ? "g" + std::to_string(id.generation) : id.resource_version;
+}
+
 void add_cause(Assignment& a, Seq seq) {
   if (!a.caused_by.empty() && a.caused_by.back() == seq) return;
   a.caused_by.push_back(seq);
@@ -58,7 +65,7 @@ Assignment describe(const State& s, const Pod& pod, const AzureIdentity& id, con
   a.type = id.type;
   a.resource_id = id.type == IdentityType::user_assigned_msi ? to_lower(id.resource_id) : std::string{};
   a.client_id = id.client_id;
-  a.identity_version = id.resource_version;
+  a.identity_version = spec_version(id);
   return a;
 }
 
@@ -198,11 +205,11 @@ void upsert(State& s, const Pod& pod, const DesiredMatch& d, AssignmentIt it, Se
     if (a.phase == Phase::unassigned) {
       reevaluate = true;  // desired again
     } else if (a.phase == Phase::quarantined) {
-      reevaluate = a.identity_version != id.resource_version;  // perhaps fixed; an ARM refusal is retried
+      reevaluate = a.identity_version != spec_version(id);  // perhaps fixed; an ARM refusal is retried
     } else {
       reevaluate = hold != Hold::none;  // e.g. its node turned out not to be an Azure VM
     }
-    if (a.identity_version != id.resource_version) a.identity_version = id.resource_version;
+    if (auto v = spec_version(id); a.identity_version != v) a.identity_version = std::move(v);
     if (!reevaluate) return;
     // Re-evaluated with the same description: reset it in place (what describe() would build, with the
     // same indexes and target), keeping its causes.

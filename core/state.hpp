@@ -43,7 +43,7 @@ struct Assignment {
   IdentityType type{IdentityType::user_assigned_msi};
   std::string resource_id;  // lower-cased; type 0 only
   std::string client_id;
-  std::string identity_version;  // the identity's resourceVersion when last evaluated
+  std::string identity_version;  // "g<generation>" (else resourceVersion) when last evaluated
   Phase phase{Phase::created};
   std::string reason;             // quarantined and retry_scheduled: why
   std::int64_t not_before_ms{0};  // retry_scheduled: when

@@ -277,6 +277,8 @@ asio::awaitable<http::Response> ReplicationServer::State::handle(http::Request r
                                                       {"pod", caller->pod_name.c_str()}});
     co_return json_error(403, "forbidden", "The caller does not run on this node");
   }
+  if (options.serving && !options.serving())
+    co_return json_error(503, "unavailable", "Not serving snapshots: a standby or a starting controller");
   if (!watching) co_return full(node);
   co_return co_await watch(std::move(node), from);
 }

@@ -46,6 +46,10 @@ struct ReplicationServerOptions {
   std::vector<std::string> audiences;      // TokenReview spec.audiences; empty: the API server's
   std::vector<std::string> allowed_users;  // e.g. system:serviceaccount:kube-system:podid-nmi; empty: any
   std::size_t max_connections{512};
+  // Whether this server may answer snapshots now (a standby controller, or a leader whose State has not
+  // caught up yet, must not hand out an empty or stale snapshot): false answers 503, and the replica keeps
+  // its last snapshot and retries. Empty: always. Called on the server's executor.
+  std::function<bool()> serving;
 };
 
 struct ReplicationCounters {

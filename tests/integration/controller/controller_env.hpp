@@ -34,7 +34,8 @@ inline emu::EmulatorConfig controller_cloud() {
 
 // An ArmClient for the emulator, authenticated as the controller's service principal.
 struct ArmForEmulator {
-  ArmForEmulator(boost::asio::io_context& io, const emu::Emulator& e, const core::Clock& clock) {
+  ArmForEmulator(boost::asio::io_context& io, const emu::Emulator& e, const core::Clock& clock,
+                 core::MetricsRegistry* metrics = nullptr) {
     http::ClientOptions options;
     options.tls.ca.data = e.ca_pem();
     auto created = http::HttpClient::create(io.get_executor(), options);
@@ -52,6 +53,7 @@ struct ArmForEmulator {
     arm_options.poll_min = std::chrono::milliseconds(50);
     arm_options.poll_default = std::chrono::milliseconds(100);
     arm_options.backoff_base = std::chrono::milliseconds(50);
+    arm_options.metrics = metrics;
     client = std::make_unique<arm::HttpArmClient>(*http_, *tokens, clock, arm_options);
   }
   std::unique_ptr<http::HttpClient> http_;
@@ -71,16 +73,22 @@ inline cli::ControllerOptions controller_options(const std::string& ns) {
   return o;
 }
 
-// One replica: its own store, Kubernetes client and ARM client, run on `io` until stop().
+inline cli::ControllerOptions with_metrics(cli::ControllerOptions o, core::MetricsRegistry& metrics) {
+  o.metrics = &metrics;
+  return o;
+}
+
+// One replica: its own store, Kubernetes client, ARM client and metrics, run on `io` until stop().
 struct RunningController {
   RunningController(boost::asio::io_context& io_, ControlPlane& cp, const emu::Emulator& e,
                     cli::ControllerOptions options)
       : io(io_),
         store(open_store(dir.path())),
         kube(admin_client(io_, cp)),
-        arm(io_, e, clock),
+        arm(io_, e, clock, &metrics),
         controller(*kube, *store, *arm.client, clock,
-                   core::Logger(sink, clock, "controller", core::LogLevel::debug), std::move(options)) {
+                   core::Logger(sink, clock, "controller", core::LogLevel::debug),
+                   with_metrics(std::move(options), metrics)) {
     boost::asio::co_spawn(
         io, controller.run(),
         boost::asio::bind_cancellation_slot(signal.slot(), [this](std::exception_ptr ex, core::Status s) {
@@ -106,6 +114,7 @@ struct RunningController {
   TempDir dir;
   std::unique_ptr<store::RocksEventStore> store;
   std::unique_ptr<watch::HttpKubeClient> kube;
+  core::MetricsRegistry metrics;  // the ARM client's and the controller's
   ArmForEmulator arm;
   cli::Controller controller;
   boost::asio::cancellation_signal signal;

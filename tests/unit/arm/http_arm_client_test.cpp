@@ -159,3 +159,31 @@ TEST_CASE("A missing VM is not_found and is not retried", "[unit]") {
   CHECK(r.error().code == ErrorCode::not_found);
   CHECK(f.arm().counters().retries == 0);
 }
+
+TEST_CASE("With a metrics registry every ARM request is counted by operation, result and status class",
+          "[unit][metrics]") {
+  Fixture f;
+  podid::core::MetricsRegistry metrics;
+  f.options.metrics = &metrics;
+  f.fake.polls_until_done = 2;
+  f.fake.script = {canned(409, "Conflict")};
+  REQUIRE(f.patch(IdentityPatch{"UserAssigned", {{kId, true}}}).has_value());
+  f.fake.script = {canned(429, "SubscriptionRequestsThrottled", {{"Retry-After", "30"}})};
+  REQUIRE_FALSE(f.patch(IdentityPatch{"UserAssigned", {{kId, true}}}).has_value());
+  REQUIRE_FALSE(f.patch(IdentityPatch{"UserAssigned", {{kId, true}}}).has_value());  // refused locally
+  REQUIRE(f.get().has_value());
+  const auto page = metrics.expose();
+  INFO(page);
+  const auto has = [&](const std::string& line) {
+    return page.find("\n" + line + "\n") != std::string::npos;
+  };
+  CHECK(has(
+      R"(aadpodidentity_arm_requests_total{operation="vm_update",result="conflict",status_class="4xx"} 1)"));
+  CHECK(has(R"(aadpodidentity_arm_requests_total{operation="vm_update",result="ok",status_class="2xx"} 1)"));
+  CHECK(has(
+      R"(aadpodidentity_arm_requests_total{operation="vm_update",result="throttled",status_class="4xx"} 1)"));
+  CHECK(has(R"(aadpodidentity_arm_requests_total{operation="vm_poll",result="ok",status_class="2xx"} 2)"));
+  CHECK(has(R"(aadpodidentity_arm_requests_total{operation="vm_get",result="ok",status_class="2xx"} 1)"));
+  CHECK(has(R"(aadpodidentity_arm_request_duration_seconds_count{operation="vm_update"} 3)"));
+  CHECK(has(R"(aadpodidentity_arm_throttled_waits_total{kind="write",reason="retry_after"} 1)"));
+}

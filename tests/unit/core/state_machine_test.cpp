@@ -78,6 +78,35 @@ TEST_CASE("Failures schedule retries with back-off, then quarantine permanent on
   CHECK(log.find(kPod, kId)->phase == Phase::created);
 }
 
+TEST_CASE("A status-only write to a quarantined identity does not re-evaluate it; a spec edit does",
+          "[unit]") {
+  auto log = Log();
+  auto id = msi("d", "x");
+  id.generation = 1;
+  log.add(NodeObserved{0, vm_node("n0")});
+  log.add(IdentityObserved{0, id});
+  log.add(BindingObserved{0, binding("d", "b", "x", "sel")});
+  log.add(PodObserved{0, pod("d", "p", "sel")});
+  Settings settings;
+  settings.retry = RetryPolicy{1000, 8000, 1};
+  log.add(SettingsObserved{0, settings});
+  log.add(start("op1", {rid("x")}));
+  log.add(
+      ArmOperationFailed{0, "op1", vm_target("n0"), ErrorCode::permission, "LinkedAuthorizationFailed", {}});
+  REQUIRE(log.find(kPod, kId)->phase == Phase::quarantined);
+  // The controller's Ready condition (status subresource): a new resourceVersion, the same generation.
+  auto status_written = id;
+  status_written.resource_version = "2";
+  log.add(IdentityObserved{0, status_written});
+  CHECK(log.find(kPod, kId)->phase == Phase::quarantined);
+  // A spec edit bumps the generation: another chance.
+  auto edited = status_written;
+  edited.resource_version = "3";
+  edited.generation = 2;
+  log.add(IdentityObserved{0, edited});
+  CHECK(log.find(kPod, kId)->phase == Phase::created);
+}
+
 TEST_CASE("Transient failures keep retrying and never quarantine", "[unit]") {
   auto log = matched_cluster();
   for (int attempt = 1; attempt <= 8; ++attempt) {

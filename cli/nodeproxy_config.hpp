@@ -1,0 +1,57 @@
+#pragma once
+// podid-nodeproxy's configuration: the flags (CLI11) filled into a plain struct, validated once. The flag
+// names are the ones the Helm chart and docs/flags.md ("Node proxy") use; keep them.
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "core/logger.hpp"
+#include "core/result.hpp"
+
+namespace podid::cli {
+
+enum class Interception { auto_detect, legacy, nft, none };
+
+struct NodeProxyConfig {
+  std::string node_name;  // env NODE_NAME
+  std::string host_ip;    // env HOST_IP; where the node proxy listens and what the DNAT targets
+  int nmi_port{2579};
+  std::string metadata_ip{"169.254.169.254"};
+  int metadata_port{80};
+  std::string operation_mode{"standard"};
+  bool force_namespaced{false};  // env FORCENAMESPACED=true too
+  int probe_port{8085};
+  int prometheus_port{9090};  // accepted for the manifests; metrics are not exported by this main yet
+  bool metadata_header_required{true};
+  bool block_instance_metadata{true};
+  std::string created_wait{"5s"};
+  std::string controller_url;
+  std::string controller_ca_file;
+  std::string token_file{"/var/run/secrets/tokens/podid-nodeproxy"};
+  std::string kubeconfig;
+  std::string ready_taint{"aadpodidentity.k8s.io/nodeproxy-not-ready"};
+  std::string interception{"auto"};
+  std::string ipt_interval{"60s"};
+  std::string aad_authority_host{"https://login.microsoftonline.com"};
+  std::string aad_ca_file;
+  std::string log_level{"info"};
+
+  // Filled by validate().
+  std::chrono::milliseconds created_wait_ms{0};
+  std::chrono::milliseconds ipt_interval_ms{0};
+  Interception interception_mode{Interception::auto_detect};
+  core::LogLevel level{core::LogLevel::info};
+};
+
+// Registers every flag on `app`, bound to `config`.
+void add_nodeproxy_flags(CLI::App& app, NodeProxyConfig& config);
+
+// Checks values and combinations and fills the derived fields; invalid errors name the flag.
+[[nodiscard]] core::Status validate(NodeProxyConfig& config);
+
+// "500ms", "30s", "3m", "1h" or plain seconds; invalid otherwise.
+[[nodiscard]] core::Result<std::chrono::milliseconds> parse_duration(std::string_view text);
+
+}  // namespace podid::cli

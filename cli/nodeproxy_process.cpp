@@ -1,0 +1,203 @@
+#include "cli/nodeproxy_process.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "nodeproxy/iptables/backend_detection.hpp"
+#include "nodeproxy/iptables/legacy_iptables_rules.hpp"
+#include "nodeproxy/iptables/nftables_rules.hpp"
+#include "nodeproxy/node_taint.hpp"
+#include "watch/http_kube_client.hpp"
+#include "watch/kubeconfig.hpp"
+
+namespace podid::cli {
+namespace asio = boost::asio;
+
+namespace {
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr ? std::string(v) : std::string{};
+}
+
+core::Result<std::string> read_routes() {
+  std::ifstream in("/proc/net/route");
+  if (!in) return core::make_error(core::ErrorCode::io, "cannot read /proc/net/route");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+nodeproxy::NodeProxyOptions proxy_options(const NodeProxyConfig& c) {
+  nodeproxy::NodeProxyOptions o;
+  o.listen_address = c.host_ip;
+  o.port = static_cast<std::uint16_t>(c.nmi_port);
+  o.imds_url =
+      "http://" + c.metadata_ip + (c.metadata_port == 80 ? "" : ":" + std::to_string(c.metadata_port));
+  o.authority_host = c.aad_authority_host;
+  if (!c.aad_ca_file.empty()) o.aad_tls.ca.file = c.aad_ca_file;
+  o.pipeline.metadata_header_required = c.metadata_header_required;
+  o.pipeline.allow_instance_metadata = !c.block_instance_metadata;
+  o.pipeline.assignment_wait = c.created_wait_ms;
+  return o;
+}
+
+}  // namespace
+
+NodeProxyProcess::NodeProxyProcess(asio::io_context& io, const NodeProxyConfig& config, core::Logger logger)
+    : io_(io), config_(config), logger_(std::move(logger)), wait_(io) {}
+
+NodeProxyProcess::~NodeProxyProcess() = default;
+
+core::Result<std::unique_ptr<NodeProxyProcess>> NodeProxyProcess::create(asio::io_context& io,
+                                                                         const NodeProxyConfig& config,
+                                                                         const core::Clock& clock,
+                                                                         core::Logger logger) {
+  std::unique_ptr<NodeProxyProcess> p(new NodeProxyProcess(io, config, std::move(logger)));
+  const auto cluster =
+      PODID_TRY(config.kubeconfig.empty()
+                    ? watch::in_cluster_config(env("KUBERNETES_SERVICE_HOST"), env("KUBERNETES_SERVICE_PORT"))
+                    : watch::load_kubeconfig(config.kubeconfig));
+  p->kube_ = PODID_TRY(watch::HttpKubeClient::create(io.get_executor(), cluster));
+  p->secrets_ = std::make_unique<nodeproxy::KubeSecretReader>(*p->kube_);
+  p->proxy_ = PODID_TRY(nodeproxy::NodeProxy::create(io.get_executor(), proxy_options(config), p->snapshots_,
+                                                     *p->secrets_, clock, p->logger_.with_component("imds")));
+  nodeproxy::ReplicaOptions ro;
+  ro.server_url = config.controller_url;
+  ro.node = config.node_name;
+  if (!config.controller_ca_file.empty()) ro.tls.ca.file = config.controller_ca_file;
+  ro.token = nodeproxy::token_file_reader(config.token_file);
+  p->replica_ = PODID_TRY(nodeproxy::Replica::create(io.get_executor(), std::move(ro), p->snapshots_,
+                                                     p->logger_.with_component("replica")));
+  http::ServerOptions so;
+  so.address = "0.0.0.0";
+  so.port = static_cast<std::uint16_t>(config.probe_port);
+  NodeProxyProcess* self = p.get();
+  p->probe_ = PODID_TRY(http::HttpServer::create(
+      io.get_executor(), so, [self](http::Request r) { return self->probe(std::move(r)); }));
+  return p;
+}
+
+core::Status NodeProxyProcess::begin() {
+  // 1. Listening: until the replica syncs, every caller is unknown and refused.
+  PODID_TRY(proxy_->start());
+  probe_->start();
+  // 2. Rules in place.
+  PODID_TRY(start_rules());
+  // 3. The replica follows the controller; 4. ready once it synced: the taint comes off.
+  replica_->start();
+  asio::co_spawn(io_, become_ready(), asio::detached);
+  const auto listen = config_.host_ip + ":" + std::to_string(proxy_->port());
+  logger_.info("Node proxy started.", {{"node", config_.node_name.c_str()},
+                                       {"listen", listen.c_str()},
+                                       {"interception", config_.interception.c_str()}});
+  return core::ok();
+}
+
+core::Status NodeProxyProcess::start_rules() {
+  using iptables::Backend;
+  if (config_.interception_mode == Interception::none) {
+    logger_.warn("Interception disabled: pods reach the node proxy only by other means.");
+    return core::ok();
+  }
+  Backend backend = config_.interception_mode == Interception::nft ? Backend::nft : Backend::legacy;
+  if (config_.interception_mode == Interception::auto_detect)
+    backend = PODID_TRY(iptables::detect_backend(runner_));
+  if (backend == Backend::nft)
+    rules_ = std::make_unique<iptables::NftablesRules>(iptables::NftablesConfig{}, runner_);
+  else
+    rules_ = std::make_unique<iptables::LegacyIptablesRules>(iptables::LegacyIptablesConfig{});
+  nodeproxy::InterceptionOptions options;
+  options.metadata.address = PODID_TRY(iptables::Ipv4Address::parse(config_.metadata_ip));
+  options.metadata.port = static_cast<std::uint16_t>(config_.metadata_port);
+  options.proxy.address = PODID_TRY(iptables::Ipv4Address::parse(config_.host_ip));
+  options.proxy.port = proxy_->port();
+  options.interval = config_.ipt_interval_ms;
+  loop_ = std::make_unique<nodeproxy::InterceptionLoop>(io_.get_executor(), *rules_, snapshots_, read_routes,
+                                                        options, logger_.with_component("iptables"));
+  PODID_TRY(loop_->ensure_now());
+  logger_.info("Interception rules installed.",
+               {{"backend", std::string(iptables::to_string(backend)).c_str()}});
+  asio::co_spawn(io_, loop_->run(), asio::detached);
+  return core::ok();
+}
+
+bool NodeProxyProcess::ready() const {
+  // The rules must reflect the snapshot served, so that every pod the replica knows is already bound.
+  const bool rules =
+      !loop_ || (loop_->counters().installed && loop_->counters().seq == snapshots_.current()->seq);
+  return rules && replica_ && replica_->counters().synced;
+}
+
+asio::awaitable<bool> NodeProxyProcess::pause(std::chrono::milliseconds delay) {
+  wait_.expires_after(delay);
+  const auto [ec] = co_await wait_.async_wait(asio::as_tuple(asio::use_awaitable));
+  static_cast<void>(ec);  // cancelled only by shutdown(), which sets stopping_
+  co_return !stopping_;
+}
+
+asio::awaitable<void> NodeProxyProcess::become_ready() {
+  while (!ready()) {
+    const bool go_on = co_await pause(std::chrono::milliseconds(100));
+    if (!go_on) co_return;
+  }
+  const auto snapshot = snapshots_.current();
+  logger_.info("Node proxy ready.", {{"seq", snapshot->seq}, {"pods", snapshot->pods.size()}});
+  const bool managed = config_.operation_mode == "managed";
+  if (managed != (snapshot->mode == core::Mode::managed))
+    logger_.warn("Operation mode differs from the controller's; the controller's snapshot decides.",
+                 {{"flag", config_.operation_mode.c_str()}});
+  if (config_.ready_taint.empty()) co_return;
+  auto delay = std::chrono::milliseconds(500);
+  for (;;) {
+    auto removed = co_await nodeproxy::remove_node_taint(*kube_, config_.node_name, config_.ready_taint);
+    if (removed) {
+      logger_.info(
+          *removed == nodeproxy::TaintRemoval::removed ? "Ready taint removed." : "Ready taint absent.",
+          {{"taint", config_.ready_taint.c_str()}});
+      co_return;
+    }
+    logger_.warn("Ready taint not removed.", {{"error", removed.error().describe().c_str()}});
+    const bool go_on = co_await pause(delay);
+    if (!go_on) co_return;
+    delay = std::min(delay * 2, std::chrono::milliseconds(30000));
+  }
+}
+
+asio::awaitable<http::Response> NodeProxyProcess::probe(http::Request request) const {
+  http::Response r;
+  r.headers.emplace_back("Content-Type", "text/plain");
+  if (request.url != "/healthz" && request.url != "/readyz") {
+    r.status = 404;
+    co_return r;
+  }
+  const bool ok = ready() && !stopping_;
+  r.status = ok ? 200 : 503;
+  r.body = ok ? "Active" : "Not Active";
+  co_return r;
+}
+
+asio::awaitable<core::Status> NodeProxyProcess::shutdown() {
+  stopping_ = true;
+  wait_.cancel();
+  core::Status removed = core::ok();
+  if (loop_) {
+    loop_->stop();
+    removed = loop_->remove();
+    if (removed)
+      logger_.info("Interception rules removed.");
+    else
+      logger_.error("Interception rules not removed.", {{"error", removed.error().describe().c_str()}});
+  }
+  co_await proxy_->stop();
+  co_await replica_->stop();
+  co_await probe_->stop();
+  co_return removed;
+}
+
+}  // namespace podid::cli

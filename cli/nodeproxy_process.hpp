@@ -1,0 +1,73 @@
+#pragma once
+// NodeProxyProcess: what podid-nodeproxy runs, composed from a validated NodeProxyConfig on one
+// single-threaded io_context. Start order (issue 6): the IMDS server listens, the interception rules are in
+// place (fail closed: pod metadata traffic that no binding redirects is rejected), the Replica follows the
+// controller; once the replica has synced and the rules are installed, /healthz answers 200 and the ready
+// taint is removed from this Node. Shutdown (shutdown(), on SIGTERM/SIGINT) in reverse: rules removed first,
+// then the server, the replica and the probe stop.
+//
+//   auto p = NodeProxyProcess::create(io, config, clock, logger);  // builds, binds the probe; starts nothing
+//   (*p)->begin();                 // starts in the order above; on error, shutdown() undoes what started
+//   ... io.run() ...   co_spawn(io, (*p)->shutdown(), ...)  // -> Status of the rule removal
+//
+// Thread-safety: everything on the io_context's one thread. Lifetime: the io_context and the logger's sink
+// outlive it; destroy it after io.run() returned.
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+
+#include "cli/nodeproxy_config.hpp"
+#include "core/clock.hpp"
+#include "core/http/http_server.hpp"
+#include "core/logger.hpp"
+#include "nodeproxy/interception_loop.hpp"
+#include "nodeproxy/iptables/process_runner.hpp"
+#include "nodeproxy/kube_secret_reader.hpp"
+#include "nodeproxy/node_proxy.hpp"
+#include "nodeproxy/replica.hpp"
+#include "watch/kube_client.hpp"
+
+namespace podid::cli {
+
+class NodeProxyProcess {
+ public:
+  [[nodiscard]] static core::Result<std::unique_ptr<NodeProxyProcess>> create(boost::asio::io_context& io,
+                                                                              const NodeProxyConfig& config,
+                                                                              const core::Clock& clock,
+                                                                              core::Logger logger);
+  [[nodiscard]] core::Status begin();
+  ~NodeProxyProcess();
+  NodeProxyProcess(const NodeProxyProcess&) = delete;
+  NodeProxyProcess& operator=(const NodeProxyProcess&) = delete;
+
+  // Removes the rules and stops every part; the status says whether the rules came off.
+  [[nodiscard]] boost::asio::awaitable<core::Status> shutdown();
+  // The replica has synced and the rules are in place (always, with --interception=none).
+  [[nodiscard]] bool ready() const;
+
+ private:
+  NodeProxyProcess(boost::asio::io_context& io, const NodeProxyConfig& config, core::Logger logger);
+  [[nodiscard]] core::Status start_rules();
+  [[nodiscard]] boost::asio::awaitable<void> become_ready();
+  [[nodiscard]] boost::asio::awaitable<bool> pause(std::chrono::milliseconds delay);
+  [[nodiscard]] boost::asio::awaitable<http::Response> probe(http::Request request) const;
+
+  boost::asio::io_context& io_;
+  NodeProxyConfig config_;
+  core::Logger logger_;
+  std::unique_ptr<watch::KubeClient> kube_;
+  nodeproxy::MemorySnapshotSource snapshots_;
+  std::unique_ptr<nodeproxy::KubeSecretReader> secrets_;
+  std::unique_ptr<nodeproxy::NodeProxy> proxy_;
+  std::unique_ptr<nodeproxy::Replica> replica_;
+  iptables::ProcessRunner runner_;
+  std::unique_ptr<iptables::InterceptionRules> rules_;
+  std::unique_ptr<nodeproxy::InterceptionLoop> loop_;
+  std::unique_ptr<http::HttpServer> probe_;
+  boost::asio::steady_timer wait_;
+  bool stopping_{false};
+};
+
+}  // namespace podid::cli

@@ -1,0 +1,85 @@
+#pragma once
+// InterceptionLoop: keeps the node's interception rules equal to what the current NodeSnapshot needs. Each
+// live pod of the snapshot (not host-network, with an IP) is bound to the interface its route names
+// (pod_routes.hpp), so only its own packets are redirected to the node proxy; pods without a directly
+// connected route stay unbound (their metadata traffic is rejected: fail closed) and are counted.
+//   ensure_now() once at start (the main waits for it before it reports ready), then run() re-ensures on
+//   every snapshot change and every `interval` (repairing tampering); stop() ends run(); remove() deletes
+//   the rules (SIGTERM).
+// Thread-safety: everything on one single-threaded executor; create it on that executor's thread.
+// Lifetime: the rules, the source and the log sink outlive it; run() must have returned (after stop())
+// before it is destroyed.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/logger.hpp"
+#include "core/result.hpp"
+#include "nodeproxy/iptables/interception_rules.hpp"
+#include "nodeproxy/node_snapshot.hpp"
+#include "nodeproxy/pod_routes.hpp"
+#include "nodeproxy/snapshot_changes.hpp"
+
+namespace podid::nodeproxy {
+
+struct InterceptionOptions {
+  iptables::Endpoint metadata{{0xA9FEA9FEu}, 80};  // 169.254.169.254:80
+  iptables::Endpoint proxy;                        // where the node proxy listens (the DNAT target)
+  std::chrono::milliseconds interval{std::chrono::seconds(60)};
+};
+
+struct InterceptionCounters {
+  std::uint64_t ensures{0};
+  std::uint64_t changes{0};   // ensures that changed the installed rules (first install, repairs)
+  std::uint64_t failures{0};  // ensures that failed
+  std::size_t bound_pods{0};
+  std::size_t unrouted_pods{0};  // live pods left unbound: no directly connected route to their IP
+  bool installed{false};         // the last ensure succeeded
+  core::Seq seq{0};              // the snapshot the installed rules reflect
+};
+
+struct DesiredRules {
+  iptables::RuleSpec spec;
+  std::vector<std::string> unrouted;  // "ns/name" of pods left unbound
+};
+
+// Pure: the rule spec for a snapshot and the node's routes.
+[[nodiscard]] DesiredRules desired_rules(const NodeSnapshot& snapshot, const std::vector<IpRoute>& routes,
+                                         const InterceptionOptions& options);
+
+class InterceptionLoop {
+ public:
+  using RouteReader = std::function<core::Result<std::string>()>;  // /proc/net/route's text
+
+  InterceptionLoop(boost::asio::any_io_executor executor, iptables::InterceptionRules& rules,
+                   SnapshotSource& snapshots, RouteReader routes, InterceptionOptions options,
+                   core::Logger logger);
+  InterceptionLoop(const InterceptionLoop&) = delete;
+  InterceptionLoop& operator=(const InterceptionLoop&) = delete;
+
+  [[nodiscard]] core::Status ensure_now();
+  [[nodiscard]] boost::asio::awaitable<void> run();
+  void stop();
+  [[nodiscard]] core::Status remove();
+  [[nodiscard]] const InterceptionCounters& counters() const noexcept { return counters_; }
+
+ private:
+  iptables::InterceptionRules& rules_;
+  SnapshotSource& snapshots_;
+  RouteReader routes_;
+  InterceptionOptions options_;
+  core::Logger logger_;
+  boost::asio::steady_timer timer_;
+  SnapshotChanges changes_;
+  bool stopping_{false};
+  std::size_t logged_unrouted_{0};
+  InterceptionCounters counters_;
+};
+
+}  // namespace podid::nodeproxy
