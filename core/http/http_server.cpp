@@ -163,6 +163,10 @@ asio::awaitable<void> HttpServer::State::accept_loop() {
       ++counters.rejected;
       continue;  // the socket closes when it goes out of scope
     }
+    // Answers are written whole: without TCP_NODELAY a small answer (a long-poll line, a token) can wait
+    // for the peer's delayed ACK (Nagle), tens of milliseconds on loopback.
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay{true}, ignored);
     asio::co_spawn(executor, session(std::move(socket)), asio::detached);
   }
   accepting = false;
