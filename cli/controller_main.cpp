@@ -1,6 +1,8 @@
 // podid-controller: the controller (the original's MIC) as a process. Parses flags (CLI11), reads the
 // kubeconfig (or the in-cluster service account) and azure.json, opens the event store, and runs the
 // Controller with a /healthz and /readyz probe until SIGINT or SIGTERM. Logs are JSON lines on stderr.
+// In managed mode (--operation-mode=managed) the user attaches identities to the VMs: the controller only
+// computes and replicates node snapshots, never calls ARM, and azure.json is optional.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -12,6 +14,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -74,6 +77,24 @@ std::vector<std::string> split(const std::string& csv) {
   return out;
 }
 
+// Managed mode's ArmClient: its plans are empty, so nothing should call it. Should a code path still do so
+// (a store written in standard mode, say), the call fails loudly instead of reaching Azure or passing.
+class ManagedModeArmClient final : public arm::ArmClient {
+ public:
+  asio::awaitable<core::Result<arm::VmIdentities>> get(core::ArmTarget target) override {
+    co_return refused(target);
+  }
+  asio::awaitable<core::Status> patch(core::ArmTarget target, arm::IdentityPatch) override {
+    co_return refused(target);
+  }
+
+ private:
+  static core::Error refused(const core::ArmTarget& target) {
+    return core::make_error(core::ErrorCode::invalid,
+                            "no ARM calls in managed mode (--operation-mode=managed): " + target.to_string());
+  }
+};
+
 asio::awaitable<http::Response> probe(const cli::Controller& c, http::Request request) {
   http::Response r;
   r.headers.emplace_back("Content-Type", "text/plain");
@@ -100,9 +121,12 @@ int main(int argc, char** argv) {
   bool leader_elect = true, force_ns = env("FORCENAMESPACED") == "true";
   int probe_port = 8080;
   std::uint64_t checkpoint_every = 1000;
-  std::string log_level = "info";
+  std::string log_level = "info", operation_mode = "standard";
   app.add_option("--kubeconfig", kubeconfig, "kubeconfig path; empty: in-cluster");
-  app.add_option("--cloudconfig", cloudconfig, "azure.json")->required();
+  app.add_option("--operation-mode", operation_mode,
+                 "standard, or managed: identities attached by the user, no ARM calls, azure.json optional")
+      ->capture_default_str();
+  app.add_option("--cloudconfig", cloudconfig, "azure.json (required in standard mode)");
   app.add_option("--azure-ca-file", azure_ca, "CA bundle for a custom cloud's endpoints (PEM)");
   app.add_option("--store", store_dir, "event store directory")->required();
   app.add_option("--namespace,--leader-election-namespace", lease_ns, "namespace of the Lease");
@@ -129,6 +153,17 @@ int main(int argc, char** argv) {
     std::cerr << "podid-controller: " << valid.error().message << '\n';
     return 2;
   }
+  operation_mode = core::to_lower(operation_mode);
+  if (operation_mode != "standard" && operation_mode != "managed") {
+    std::cerr << "podid-controller: --operation-mode: expected standard or managed, got \"" << operation_mode
+              << "\"\n";
+    return 2;
+  }
+  const bool managed = operation_mode == "managed";
+  if (!managed && cloudconfig.empty()) {
+    std::cerr << "podid-controller: --cloudconfig is required in standard mode (--operation-mode=standard)\n";
+    return 2;
+  }
 
   core::SystemClock clock;
   StderrSink sink;
@@ -143,24 +178,33 @@ int main(int argc, char** argv) {
                                                                  env("KUBERNETES_SERVICE_PORT"))
                                       : watch::load_kubeconfig(kubeconfig);
     auto kube = watch::HttpKubeClient::create(io.get_executor(), cluster.value()).value();
-    auto cloud = arm::parse_cloud_config(read_file(cloudconfig)).value();
-    http::ClientOptions http_options;
-    if (!azure_ca.empty()) http_options.tls.ca.file = azure_ca;
-    auto arm_http = http::HttpClient::create(io.get_executor(), http_options).value();
-    const auto cert = cloud.client_cert_path.empty() ? std::string{} : read_file(cloud.client_cert_path);
-    auto tokens = arm::make_token_source(*arm_http, clock, cloud, cert).value();
     core::MetricsRegistry metrics;  // served on --prometheus-port
-    arm::ArmClientOptions arm_options;
-    arm_options.endpoint = cloud.cloud.resource_manager;
-    arm_options.metrics = &metrics;
-    arm::HttpArmClient arm_client(*arm_http, *tokens, clock, arm_options);
+    std::optional<arm::CloudConfig> cloud;
+    if (!cloudconfig.empty()) cloud = arm::parse_cloud_config(read_file(cloudconfig)).value();
+    std::unique_ptr<http::HttpClient> arm_http;
+    std::unique_ptr<arm::TokenSource> tokens;
+    std::unique_ptr<arm::ArmClient> arm_client;
+    if (managed) {
+      arm_client = std::make_unique<ManagedModeArmClient>();
+    } else {
+      http::ClientOptions http_options;
+      if (!azure_ca.empty()) http_options.tls.ca.file = azure_ca;
+      arm_http = http::HttpClient::create(io.get_executor(), http_options).value();
+      const auto cert = cloud->client_cert_path.empty() ? std::string{} : read_file(cloud->client_cert_path);
+      tokens = arm::make_token_source(*arm_http, clock, *cloud, cert).value();
+      arm::ArmClientOptions arm_options;
+      arm_options.endpoint = cloud->cloud.resource_manager;
+      arm_options.metrics = &metrics;
+      arm_client = std::make_unique<arm::HttpArmClient>(*arm_http, *tokens, clock, arm_options);
+    }
     auto store = store::RocksEventStore::open(store_dir, {}).value();
 
     cli::ControllerOptions options;
     options.settings.force_namespaced = force_ns;
+    options.settings.mode = managed ? core::Mode::managed : core::Mode::standard;
     options.settings.immutable_identities = split(immutable);
-    if (!cloud.user_assigned_identity_id.empty())
-      options.settings.cluster_identities.push_back(core::to_lower(cloud.user_assigned_identity_id));
+    if (cloud && !cloud->user_assigned_identity_id.empty())
+      options.settings.cluster_identities.push_back(core::to_lower(cloud->user_assigned_identity_id));
     options.drift_interval = parse_duration(drift);
     options.max_idle = parse_duration(sync_retry);
     options.checkpoint_every = checkpoint_every;
@@ -180,7 +224,7 @@ int main(int argc, char** argv) {
     }
     cli::NodeProxyReplication replication(replication_flags);
     replication.attach(options);
-    cli::Controller controller(*kube, *store, arm_client, clock, logger, options);
+    cli::Controller controller(*kube, *store, *arm_client, clock, logger, options);
     replication.start(io.get_executor(), *kube, controller, logger).value();
 
     http::ServerOptions probe_options;
@@ -222,7 +266,9 @@ int main(int argc, char** argv) {
     signals.async_wait([&](boost::system::error_code ec, int) {
       if (!ec) stop.emit(asio::cancellation_type::terminal);
     });
-    logger.info("Controller started.", {{"instance", instance.c_str()}, {"store", store_dir.c_str()}});
+    logger.info(
+        "Controller started.",
+        {{"instance", instance.c_str()}, {"store", store_dir.c_str()}, {"mode", operation_mode.c_str()}});
     io.run();
     if (result && !*result && result->error().code != core::ErrorCode::cancelled) {
       logger.error("Controller stopped.", {{"error", result->error().describe().c_str()}});

@@ -14,6 +14,9 @@ void add_replication_flags(CLI::App& app, ReplicationFlags& f) {
   app.add_option("--tls-key-file", f.tls_key_file, "its TLS private key (PEM)");
   app.add_option("--replication-allowed-users", f.allowed_users,
                  "comma-separated service-account users allowed (empty: any pod-bound token)");
+  app.add_option("--replication-token-audience", f.token_audience,
+                 "audience of the node proxies' tokens, checked by TokenReview (empty: the API server's)")
+      ->capture_default_str();
 }
 
 core::Status validate(const ReplicationFlags& f) {
@@ -47,6 +50,7 @@ core::Status NodeProxyReplication::start(boost::asio::any_io_executor executor, 
   std::stringstream users(flags_.allowed_users);
   for (std::string user; std::getline(users, user, ',');)
     if (!user.empty()) o.allowed_users.push_back(user);
+  if (!flags_.token_audience.empty()) o.audiences.push_back(flags_.token_audience);
   o.serving = [this, &controller] { return caught_up_ && controller.leading(); };
   const Controller* c = &controller;
   auto server = nodeproxy::ReplicationServer::create(

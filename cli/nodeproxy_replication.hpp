@@ -30,6 +30,9 @@ struct ReplicationFlags {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string allowed_users;  // comma-separated; empty: any pod-bound service-account token
+  // The audience of the node proxies' projected tokens, named in each TokenReview: a real API server refuses
+  // a token whose audience the review does not name. Empty: the API server's own audience.
+  std::string token_audience{"podid-controller"};
 };
 
 void add_replication_flags(CLI::App& app, ReplicationFlags& flags);

@@ -141,6 +141,10 @@ TEST_CASE("The chart's default render installs the controller and the node proxy
   REQUIRE(mic.size() == 1);
   CHECK(has_arg(mic[0], "--leader-elect=true"));
   CHECK(has_arg(mic[0], "--replication-port=8443"));
+  CHECK(has_arg(mic[0], "--operation-mode=standard"));
+  CHECK(has_arg(mic[0], "--replication-token-audience=podid-controller"));
+  CHECK(has_arg(mic[0],
+                "--replication-allowed-users=system:serviceaccount:" + ns + ":podid-aad-pod-identity-nmi"));
   const auto secrets = of_kind(r.docs, "Secret");
   REQUIRE(secrets.size() == 1);
   const auto& data = secrets[0].at("data").as_object();
@@ -148,7 +152,7 @@ TEST_CASE("The chart's default render installs the controller and the node proxy
   CHECK(of_kind(r.docs, "AzurePodIdentityException").size() == 2);
 }
 
-TEST_CASE("Managed mode installs the node proxy alone, namespaced, reading bindings itself",
+TEST_CASE("Managed mode installs the controller without Azure and the node proxy following it, namespaced",
           "[integration]") {
   PODID_HELM_OR_SKIP();
   PODID_CONTROL_PLANE_OR_SKIP(cp);
@@ -156,18 +160,27 @@ TEST_CASE("Managed mode installs the node proxy alone, namespaced, reading bindi
   const auto r = render("managed", ns, {"--set", "operationMode=managed"});
   apply_all(*cp, r.docs, ns);
   check_flags(r.docs);
-  CHECK(of_kind(r.docs, "Deployment").empty());
-  CHECK(of_kind(r.docs, "Service").empty());
-  CHECK(of_kind(r.docs, "Secret").empty());
-  CHECK(container_args(r.docs, "mic").empty());
+  const auto services = of_kind(r.docs, "Service");
+  REQUIRE(services.size() == 1);
+  const std::string service = std::string(services[0].at("metadata").at("name").as_string());
+  CHECK(of_kind(r.docs, "Secret").size() == 1);  // the replication TLS material, no azure.json
+  const auto mic = container_args(r.docs, "mic");
+  REQUIRE(mic.size() == 1);
+  CHECK(has_arg(mic[0], "--operation-mode=managed"));
+  CHECK(has_arg(mic[0], "--forceNamespaced"));
+  CHECK(has_arg(mic[0], "--replication-token-audience=podid-controller"));
+  CHECK(has_arg(mic[0],
+                "--replication-allowed-users=system:serviceaccount:" + ns + ":managed-aad-pod-identity-nmi"));
+  CHECK(std::none_of(mic[0].begin(), mic[0].end(),
+                     [](const std::string& a) { return flag_name(a) == "--cloudconfig"; }));
+  CHECK(render("managed", ns, {"--set", "operationMode=managed"}).text.find("k8s-azure-file") ==
+        std::string::npos);
   const auto nmi = container_args(r.docs, "nmi");
   REQUIRE(nmi.size() == 1);
   CHECK(has_arg(nmi[0], "--operation-mode=managed"));
   CHECK(has_arg(nmi[0], "--forceNamespaced"));
-  CHECK(std::none_of(nmi[0].begin(), nmi[0].end(),
-                     [](const std::string& a) { return flag_name(a) == "--controller-url"; }));
-  const std::string roles = json::serialize(json::value_from(of_kind(r.docs, "ClusterRole")));
-  CHECK(roles.find("azureidentitybindings") != std::string::npos);
+  CHECK(has_arg(nmi[0], "--controller-url=https://" + service + "." + ns + ".svc:8443"));
+  CHECK(of_kind(r.docs, "AzurePodIdentityException").size() == 1);  // AKS add-ons only: no MIC exception
 }
 
 TEST_CASE("Without RBAC the chart creates no service accounts or roles", "[integration]") {

@@ -12,7 +12,8 @@ inline const std::set<std::string>& controller_flags() {
       "--cloudconfig", "--store", "--leader-elect", "--leader-election-namespace", "--lease-name",
       "--sync-retry-interval", "--identity-assignment-reconcile-interval", "--immutable-user-msis",
       "--forceNamespaced", "--http-probe-port", "--checkpoint-every", "--log-level", "--replication-port",
-      "--tls-cert-file", "--tls-key-file", "--prometheus-port",
+      "--tls-cert-file", "--tls-key-file", "--prometheus-port", "--replication-token-audience",
+      "--replication-allowed-users", "--operation-mode",
       // Rendered only when eventLog.retention.* is set; requested from cli/ (not in the agreed list yet).
       "--retention-max-age", "--retention-max-bytes", "--retention-max-events"};
   return flags;

@@ -130,16 +130,29 @@ TEST_CASE("The controller and the node proxy in deploy/infra get only the flags 
       }
     }
   }
+  // Every node proxy follows a controller (managed mode too: its snapshot is its only source), which names
+  // the node proxies' token audience and service account; both run in the same operation mode.
   const auto nmi = container_args(docs, "nmi");
+  const auto mic = container_args(docs, "mic");
   const bool managed = file == "managed-mode-deployment.yaml";
+  const auto has = [](const std::vector<std::string>& args, const std::string& arg) {
+    return std::find(args.begin(), args.end(), arg) != args.end();
+  };
   for (const auto& args : nmi) {
-    const bool has_managed = std::find(args.begin(), args.end(), "--operation-mode=managed") != args.end();
-    const bool has_url = std::any_of(args.begin(), args.end(),
-                                     [](const std::string& a) { return flag_name(a) == "--controller-url"; });
-    CHECK(has_managed == managed);
-    CHECK(has_url == !managed);
+    CHECK(has(args, "--operation-mode=managed") == managed);
+    CHECK(std::any_of(args.begin(), args.end(),
+                      [](const std::string& a) { return flag_name(a) == "--controller-url"; }));
   }
-  if (managed) CHECK(container_args(docs, "mic").empty());
+  if (!nmi.empty()) REQUIRE(mic.size() == 1);
+  for (const auto& args : mic) {
+    CHECK(has(args, "--operation-mode=managed") == managed);
+    CHECK(std::any_of(args.begin(), args.end(),
+                      [](const std::string& a) { return flag_name(a) == "--cloudconfig"; }) == !managed);
+    CHECK(has(args, "--replication-token-audience=podid-controller"));
+    const std::string ns = managed ? "kube-system" : "default";
+    const std::string sa = file == "deployment.yaml" ? "default" : "aad-pod-id-nmi-service-account";
+    CHECK(has(args, "--replication-allowed-users=system:serviceaccount:" + ns + ":" + sa));
+  }
 }
 
 TEST_CASE("The RBAC manifest grants each component what it does and no more", "[integration]") {

@@ -142,6 +142,7 @@ std::string Mains::nodeproxy_token_file() {
   const auto body =
       must_status(cp.request("POST", "/api/v1/namespaces/" + ns + "/serviceaccounts/podid-nodeproxy/token",
                              R"({"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{)"
+                             R"("audiences":["podid-controller"],)"
                              R"("expirationSeconds":3600,"boundObjectRef":{"apiVersion":"v1","kind":"Pod",)"
                              R"("name":"podid-nodeproxy","uid":")" +
                                  pod_uids.at("podid-nodeproxy") + R"("}}})"),
@@ -166,7 +167,7 @@ void Mains::create_identity(const emulator::ManagedIdentity& id) {
   create_binding();
 }
 
-void Mains::start_controller() {
+void Mains::start_controller(bool managed) {
   const auto azure_json =
       boost::json::serialize(boost::json::object{{"cloud", ""},
                                                  {"activeDirectoryEndpoint", emu->authority_host()},
@@ -178,41 +179,41 @@ void Mains::start_controller() {
                                                  {"vmType", "vmss"},
                                                  {"aadClientId", emulator::testing::kClient},
                                                  {"aadClientSecret", emulator::testing::kSecret}});
-  const std::vector<std::string> argv{
-      PODID_CONTROLLER_BIN,
-      "--kubeconfig=" + cp.info().kubeconfig_path,
-      "--cloudconfig=" + dir.file("azure.json", azure_json),
-      "--azure-ca-file=" + dir.file("azure-ca.crt", emu->ca_pem()),
-      "--store=" + dir.path + "/store",
-      "--namespace=" + ns,
-      "--http-probe-port=" + std::to_string(free_port()),
-      "--prometheus-port=" + std::to_string(free_port()),
-      "--replication-port=" + std::to_string(replication_port),
-      "--replication-address=127.0.0.1",
-      "--tls-cert-file=" + cert_file,
-      "--tls-key-file=" + key_file,
-      "--replication-allowed-users=system:serviceaccount:" + ns + ":podid-nodeproxy"};
+  std::vector<std::string> argv{PODID_CONTROLLER_BIN, "--kubeconfig=" + cp.info().kubeconfig_path};
+  if (managed) {
+    argv.insert(argv.end(), {"--operation-mode=managed", "--forceNamespaced"});
+  } else {
+    argv.insert(argv.end(), {"--cloudconfig=" + dir.file("azure.json", azure_json),
+                             "--azure-ca-file=" + dir.file("azure-ca.crt", emu->ca_pem())});
+  }
+  argv.insert(
+      argv.end(),
+      {"--store=" + dir.path + "/store", "--namespace=" + ns,
+       "--http-probe-port=" + std::to_string(free_port()), "--prometheus-port=" + std::to_string(free_port()),
+       "--replication-port=" + std::to_string(replication_port), "--replication-address=127.0.0.1",
+       "--tls-cert-file=" + cert_file, "--tls-key-file=" + key_file,
+       "--replication-allowed-users=system:serviceaccount:" + ns + ":podid-nodeproxy"});
   spawner.run([&] {
     controller = std::make_unique<ChildProcess>("podid-controller", argv, dir.path + "/controller.log");
   });
 }
 
-void Mains::start_nodeproxy(const std::string& token_file) {
-  const std::vector<std::string> argv{
-      PODID_NODEPROXY_BIN,
-      "--node-name=" + node,
-      "--host-ip=127.0.0.1",
-      "--nmi-port=" + std::to_string(nmi_port),
-      "--metadata-ip=127.0.0.1",
-      "--metadata-port=" + imds_port,
-      "--http-probe-port=" + std::to_string(probe_port),
-      "--created-wait=2s",
-      "--controller-url=https://127.0.0.1:" + std::to_string(replication_port),
-      "--controller-ca-file=" + ca_file,
-      "--token-file=" + token_file,
-      "--kubeconfig=" + cp.info().kubeconfig_path,
-      "--interception=none",
-      "--log-level=debug"};
+void Mains::start_nodeproxy(const std::string& token_file, bool managed) {
+  std::vector<std::string> argv{PODID_NODEPROXY_BIN,
+                                "--node-name=" + node,
+                                "--host-ip=127.0.0.1",
+                                "--nmi-port=" + std::to_string(nmi_port),
+                                "--metadata-ip=127.0.0.1",
+                                "--metadata-port=" + imds_port,
+                                "--http-probe-port=" + std::to_string(probe_port),
+                                "--created-wait=2s",
+                                "--controller-url=https://127.0.0.1:" + std::to_string(replication_port),
+                                "--controller-ca-file=" + ca_file,
+                                "--token-file=" + token_file,
+                                "--kubeconfig=" + cp.info().kubeconfig_path,
+                                "--interception=none",
+                                "--log-level=debug"};
+  if (managed) argv.insert(argv.end(), {"--operation-mode=managed", "--forceNamespaced"});
   spawner.run([&] {
     nodeproxy = std::make_unique<ChildProcess>("podid-nodeproxy", argv, dir.path + "/nodeproxy.log");
   });

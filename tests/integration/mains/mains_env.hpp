@@ -98,16 +98,18 @@ struct Mains {
   void create_pod(const std::string& name, const std::string& selector, const std::string& ip,
                   const std::string& service_account = "default");
 
-  // The node proxy's own pod and a service-account token bound to it, in a file (as a projected volume).
+  // The node proxy's own pod and a service-account token bound to it with the audience the controller's
+  // TokenReview names (its --replication-token-audience default), in a file (as a projected volume).
   std::string nodeproxy_token_file();
 
   void create_binding();
 
   void create_identity(const emulator::ManagedIdentity& id);
 
-  void start_controller();
+  // Managed mode: --operation-mode=managed and no azure.json at all (so no way to reach ARM).
+  void start_controller(bool managed = false);
 
-  void start_nodeproxy(const std::string& token_file);
+  void start_nodeproxy(const std::string& token_file, bool managed = false);
 
   // A token request to the node proxy from `source_ip`, as a pod with that IP would send it.
   [[nodiscard]] Reply get_token(const std::string& source_ip) const;

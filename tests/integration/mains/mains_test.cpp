@@ -67,6 +67,74 @@ TEST_CASE("Bad replication flags are refused with a clear message and exit code 
                   " --node-name=n1 --controller-url=https://c:8443 --interception=maybe");
   CHECK(mode_rc == 2);
   CHECK_THAT(mode_out, Catch::Contains("--interception"));
+
+  const auto [cloud_rc, cloud_out] =
+      run_command(std::string(PODID_CONTROLLER_BIN) + " --store=/nonexistent --replication-port=0");
+  CHECK(cloud_rc == 2);
+  CHECK_THAT(cloud_out, Catch::Contains("--cloudconfig is required in standard mode"));
+
+  const auto [op_rc, op_out] =
+      run_command(std::string(PODID_CONTROLLER_BIN) +
+                  " --store=/nonexistent --replication-port=0 --operation-mode=maybe");
+  CHECK(op_rc == 2);
+  CHECK_THAT(op_out, Catch::Contains("--operation-mode"));
+}
+
+// Managed mode (the user attached the identity to the scale set): the controller has no azure.json at all,
+// yet serves the node proxy a snapshot carrying the namespace's binding; no ARM request, no assignment.
+TEST_CASE("A managed-mode podid-controller without azure.json feeds podid-nodeproxy, never calling ARM",
+          "[integration]") {
+  PODID_CONTROL_PLANE_OR_SKIP(cp);
+  Mains m(*cp);
+  const auto demo = m.emu->identity(emulator::testing::identity_id("demo"));
+  REQUIRE(demo);
+  REQUIRE(m.emu->attach(emulator::testing::vmss_id("ss-0"), demo->id));
+  m.create_node();
+  m.create_identity(*demo);
+  m.create_pod("demo", "demo", kPodIp);
+  const auto token_file = m.nodeproxy_token_file();
+  m.start_controller(true);
+  m.start_nodeproxy(token_file, true);
+
+  Reply ok;
+  const bool served = eventually(
+      [&] {
+        if (!m.controller->running() || !m.nodeproxy->running())
+          FAIL(m.controller->exit_description() << m.nodeproxy->exit_description() << "\n" << m.logs());
+        ok = m.get_token(kPodIp);
+        return ok.status == 200;
+      },
+      120s);
+  INFO(ok.status << " " << ok.body << ok.error << "\n" << m.logs());
+  REQUIRE(served);
+  CHECK(field(ok, "client_id") == demo->client_id);
+  const auto jwt = verified_jwt(*m.emu, emulator::testing::kTenant, field(ok, "access_token"));
+  REQUIRE(jwt.has_value());
+  CHECK(core::to_lower(jwt->claim_string("xms_mirid")) == core::to_lower(demo->id));
+  CHECK(m.get_token(kStrangerIp).status == 403);
+
+  CHECK(m.emu->counter("arm.requests") == 0);
+  const auto aais =
+      cp->request("GET", "/apis/aadpodidentity.k8s.io/v1/namespaces/" + m.ns + "/azureassignedidentities");
+  REQUIRE(aais.status == 200);
+  CHECK(boost::json::parse(aais.body).at("items").as_array().empty());
+  CHECK_THAT(m.controller->log_tail(1 << 20), Catch::Contains("\"mode\":\"managed\""));
+
+  // The binding deleted: the replicated snapshot drops it and the pod is refused.
+  must_status(cp->request("DELETE", "/apis/aadpodidentity.k8s.io/v1/namespaces/" + m.ns +
+                                        "/azureidentitybindings/demo-binding"),
+              200, "delete binding");
+  Reply last;
+  CHECK(eventually(
+      [&] {
+        last = m.get_token(kPodIp);
+        return refused(last);
+      },
+      30s));
+  CHECK(m.emu->counter("arm.requests") == 0);
+  m.nodeproxy->stop();
+  m.controller->stop();
+  CHECK(m.controller->exit_description() == "podid-controller exited with status 0");
 }
 
 TEST_CASE(

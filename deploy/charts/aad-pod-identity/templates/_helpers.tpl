@@ -60,6 +60,11 @@ tier: node
 {{- default (printf "%s-replication-tls" (include "aad-pod-identity.fullname" .)) .Values.replication.tls.existingSecret -}}
 {{- end -}}
 
+{{/* The node proxies' service-account user, the only one the replication server answers. */}}
+{{- define "aad-pod-identity.nmi.user" -}}
+{{- printf "system:serviceaccount:%s:%s" .Release.Namespace (ternary (include "aad-pod-identity.nmi.fullname" .) "default" .Values.rbac.enabled) -}}
+{{- end -}}
+
 {{- define "aad-pod-identity.replication.host" -}}
 {{- printf "%s.%s.svc" (include "aad-pod-identity.mic.fullname" .) .Release.Namespace -}}
 {{- end -}}
