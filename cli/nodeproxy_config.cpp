@@ -60,7 +60,7 @@ void add_nodeproxy_flags(CLI::App& app, NodeProxyConfig& c) {
   app.add_option("--operation-mode", c.operation_mode, "standard or managed")->capture_default_str();
   app.add_flag("--forceNamespaced", c.force_namespaced, "namespaced matching (env FORCENAMESPACED=true)");
   app.add_option("--http-probe-port", c.probe_port, "/healthz and /readyz port")->capture_default_str();
-  app.add_option("--prometheus-port", c.prometheus_port, "metrics port (reserved: not served yet)")
+  app.add_option("--prometheus-port", c.prometheus_port, "/metrics port; 0: no metrics server")
       ->capture_default_str();
   app.add_flag("--metadata-header-required", c.metadata_header_required, "require `Metadata: true`")
       ->capture_default_str();

@@ -23,7 +23,7 @@ struct NodeProxyConfig {
   std::string operation_mode{"standard"};
   bool force_namespaced{false};  // env FORCENAMESPACED=true too
   int probe_port{8085};
-  int prometheus_port{9090};  // accepted for the manifests; metrics are not exported by this main yet
+  int prometheus_port{9090};  // /metrics (docs/metrics.md); 0: none
   bool metadata_header_required{true};
   bool block_instance_metadata{true};
   std::string created_wait{"5s"};

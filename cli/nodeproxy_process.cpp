@@ -33,8 +33,9 @@ core::Result<std::string> read_routes() {
   return text.str();
 }
 
-nodeproxy::NodeProxyOptions proxy_options(const NodeProxyConfig& c) {
+nodeproxy::NodeProxyOptions proxy_options(const NodeProxyConfig& c, core::MetricsRegistry& metrics) {
   nodeproxy::NodeProxyOptions o;
+  if (c.prometheus_port != 0) o.metrics = &metrics;
   o.listen_address = c.host_ip;
   o.port = static_cast<std::uint16_t>(c.nmi_port);
   o.imds_url =
@@ -65,8 +66,9 @@ core::Result<std::unique_ptr<NodeProxyProcess>> NodeProxyProcess::create(asio::i
                     : watch::load_kubeconfig(config.kubeconfig));
   p->kube_ = PODID_TRY(watch::HttpKubeClient::create(io.get_executor(), cluster));
   p->secrets_ = std::make_unique<nodeproxy::KubeSecretReader>(*p->kube_);
-  p->proxy_ = PODID_TRY(nodeproxy::NodeProxy::create(io.get_executor(), proxy_options(config), p->snapshots_,
-                                                     *p->secrets_, clock, p->logger_.with_component("imds")));
+  p->proxy_ = PODID_TRY(nodeproxy::NodeProxy::create(io.get_executor(), proxy_options(config, p->metrics_),
+                                                     p->snapshots_, *p->secrets_, clock,
+                                                     p->logger_.with_component("imds")));
   nodeproxy::ReplicaOptions ro;
   ro.server_url = config.controller_url;
   ro.node = config.node_name;
@@ -87,6 +89,7 @@ core::Status NodeProxyProcess::begin() {
   // 1. Listening: until the replica syncs, every caller is unknown and refused.
   PODID_TRY(proxy_->start());
   probe_->start();
+  start_metrics();
   // 2. Rules in place.
   PODID_TRY(start_rules());
   // 3. The replica follows the controller; 4. ready once it synced: the taint comes off.
@@ -182,6 +185,36 @@ asio::awaitable<http::Response> NodeProxyProcess::probe(http::Request request) c
   co_return r;
 }
 
+void NodeProxyProcess::start_metrics() {
+  if (config_.prometheus_port == 0) return;
+  http::ServerOptions so;
+  so.address = "0.0.0.0";
+  so.port = static_cast<std::uint16_t>(config_.prometheus_port);
+  const NodeProxyProcess* self = this;
+  auto created = http::HttpServer::create(io_.get_executor(), so,
+                                          [self](http::Request r) { return self->scrape(std::move(r)); });
+  if (!created) {
+    logger_.warn("Metrics server not started.", {{"error", created.error().describe().c_str()}});
+    return;
+  }
+  metrics_server_ = std::move(*created);
+  metrics_server_->start();
+}
+
+asio::awaitable<http::Response> NodeProxyProcess::scrape(http::Request request) const {
+  // The components keep plain counters on this thread; they are copied in just before the page is built.
+  if (auto* m = proxy_->metrics(); m != nullptr) {
+    nodeproxy::ProxyStateReading reading;
+    reading.cache = proxy_->cache_counters();
+    const auto replica = replica_->counters();
+    reading.replica = &replica;
+    reading.interception = loop_ ? &loop_->counters() : nullptr;
+    reading.ready = ready() && !stopping_;
+    m->update(reading);
+  }
+  co_return nodeproxy::metrics_page(metrics_, request);
+}
+
 asio::awaitable<core::Status> NodeProxyProcess::shutdown() {
   stopping_ = true;
   wait_.cancel();
@@ -197,6 +230,7 @@ asio::awaitable<core::Status> NodeProxyProcess::shutdown() {
   co_await proxy_->stop();
   co_await replica_->stop();
   co_await probe_->stop();
+  if (metrics_server_) co_await metrics_server_->stop();
   co_return removed;
 }
 

@@ -3,7 +3,9 @@
 // single-threaded io_context. Start order (issue 6): the IMDS server listens, the interception rules are in
 // place (fail closed: pod metadata traffic that no binding redirects is rejected), the Replica follows the
 // controller; once the replica has synced and the rules are installed, /healthz answers 200 and the ready
-// taint is removed from this Node. Shutdown (shutdown(), on SIGTERM/SIGINT) in reverse: rules removed first,
+// taint is removed from this Node. /metrics is served on --prometheus-port (0: not at all; a port in use
+// costs the metrics, not the node proxy), apart from the IMDS port: whoever scrapes must not be able to ask
+// for tokens through the same door. Shutdown (shutdown(), on SIGTERM/SIGINT) in reverse: rules removed first,
 // then the server, the replica and the probe stop.
 //
 //   auto p = NodeProxyProcess::create(io, config, clock, logger);  // builds, binds the probe; starts nothing
@@ -22,6 +24,7 @@
 #include "core/clock.hpp"
 #include "core/http/http_server.hpp"
 #include "core/logger.hpp"
+#include "core/metrics.hpp"
 #include "nodeproxy/interception_loop.hpp"
 #include "nodeproxy/iptables/process_runner.hpp"
 #include "nodeproxy/kube_secret_reader.hpp"
@@ -53,10 +56,13 @@ class NodeProxyProcess {
   [[nodiscard]] boost::asio::awaitable<void> become_ready();
   [[nodiscard]] boost::asio::awaitable<bool> pause(std::chrono::milliseconds delay);
   [[nodiscard]] boost::asio::awaitable<http::Response> probe(http::Request request) const;
+  [[nodiscard]] boost::asio::awaitable<http::Response> scrape(http::Request request) const;
+  void start_metrics();
 
   boost::asio::io_context& io_;
   NodeProxyConfig config_;
   core::Logger logger_;
+  core::MetricsRegistry metrics_;
   std::unique_ptr<watch::KubeClient> kube_;
   nodeproxy::MemorySnapshotSource snapshots_;
   std::unique_ptr<nodeproxy::KubeSecretReader> secrets_;
@@ -66,6 +72,7 @@ class NodeProxyProcess {
   std::unique_ptr<iptables::InterceptionRules> rules_;
   std::unique_ptr<nodeproxy::InterceptionLoop> loop_;
   std::unique_ptr<http::HttpServer> probe_;
+  std::unique_ptr<http::HttpServer> metrics_server_;
   boost::asio::steady_timer wait_;
   bool stopping_{false};
 };

@@ -6,13 +6,16 @@
 namespace podid::nodeproxy {
 
 boost::asio::awaitable<core::Result<Token>> ImdsTokenSource::fetch(TokenRequest request) {
-  if (request.identity.client_id.empty())
+  const auto& id = request.identity;
+  if (id.client_id.empty() && id.principal_id.empty())
     co_return core::make_error(core::ErrorCode::invalid,
-                               "Identity " + request.identity.key.to_string() + " has no client ID");
+                               "Identity " + id.key.to_string() + " has no client ID");
+  const std::string selector = id.client_id.empty() ? "&object_id=" + http::url_encode(id.principal_id)
+                                                    : "&client_id=" + http::url_encode(id.client_id);
   http::Request req;
   req.method = "GET";
-  req.url = imds_url_ + "/metadata/identity/oauth2/token?api-version=2018-02-01&client_id=" +
-            http::url_encode(request.identity.client_id) + "&resource=" + http::url_encode(request.resource);
+  req.url = imds_url_ + "/metadata/identity/oauth2/token?api-version=2018-02-01" + selector +
+            "&resource=" + http::url_encode(request.resource);
   req.headers.emplace_back("Metadata", "true");
   req.timeout = timeout_;
   auto res = co_await client_.request(std::move(req));

@@ -1,7 +1,9 @@
 #pragma once
 // ImdsTokenSource: type 0 (user-assigned managed identity). Asks the node's IMDS for a token with the
 // identity's client ID (never the request's): GET <imds>/metadata/identity/oauth2/token
-// ?api-version=2018-02-01&client_id=<id>&resource=<r> with `Metadata: true`, within a deadline.
+// ?api-version=2018-02-01&client_id=<id>&resource=<r> with `Metadata: true`, within a deadline. An
+// identity without a client ID but with a principal ID is asked for by `object_id=` instead (managed
+// mode's object_id lookups, object_id_claims.hpp).
 // Lifetime: the client and clock outlive it. Thread-safety: the client's executor only.
 
 #include <chrono>

@@ -5,6 +5,7 @@
 #include "nodeproxy/aad_token_source.hpp"
 #include "nodeproxy/imds_proxy.hpp"
 #include "nodeproxy/imds_token_source.hpp"
+#include "nodeproxy/metered_token_source.hpp"
 #include "nodeproxy/snapshot_changes.hpp"
 #include "nodeproxy/token_handler.hpp"
 #include "nodeproxy/typed_token_source.hpp"
@@ -21,6 +22,10 @@ struct NodeProxy::Parts {
   std::unique_ptr<http::HttpClient> client;
   std::unique_ptr<ImdsTokenSource> imds_tokens;
   std::unique_ptr<AadTokenSource> aad_tokens;
+  std::unique_ptr<NodeProxyMetrics> metrics;
+  std::unique_ptr<MeteredTokenSource> metered_imds;
+  std::unique_ptr<MeteredTokenSource> metered_aad;
+  std::unique_ptr<MeteredTokenSource> metered_object_ids;
   std::unique_ptr<TypedTokenSource> typed;
   std::unique_ptr<TokenCache> cache;
   std::unique_ptr<ImdsProxy> proxy;
@@ -46,7 +51,21 @@ core::Result<std::unique_ptr<NodeProxy>> NodeProxy::create(boost::asio::any_io_e
   p->imds_tokens = std::make_unique<ImdsTokenSource>(*p->client, p->options.imds_url, clock, timeout);
   p->aad_tokens =
       std::make_unique<AadTokenSource>(*p->client, secrets, p->options.authority_host, clock, timeout);
-  p->typed = std::make_unique<TypedTokenSource>(*p->imds_tokens, *p->aad_tokens);
+  TokenSource* msi = p->imds_tokens.get();
+  TokenSource* sp = p->aad_tokens.get();
+  TokenSource* object_ids = p->imds_tokens.get();  // uncached: see object_id_claims.hpp
+  if (p->options.metrics != nullptr) {
+    p->metrics = std::make_unique<NodeProxyMetrics>(*p->options.metrics);
+    p->metered_imds =
+        std::make_unique<MeteredTokenSource>(*msi, *p->metrics, "adal_token_msi_userassignedid");
+    p->metered_aad = std::make_unique<MeteredTokenSource>(*sp, *p->metrics, "adal_token");
+    p->metered_object_ids =
+        std::make_unique<MeteredTokenSource>(*msi, *p->metrics, "adal_token_msi_objectid");
+    msi = p->metered_imds.get();
+    sp = p->metered_aad.get();
+    object_ids = p->metered_object_ids.get();
+  }
+  p->typed = std::make_unique<TypedTokenSource>(*msi, *sp);
   TokenSource* tokens = p->typed.get();
   if (p->options.cache_tokens) {
     p->cache = std::make_unique<TokenCache>(*p->typed, clock, p->options.cache);
@@ -57,10 +76,10 @@ core::Result<std::unique_ptr<NodeProxy>> NodeProxy::create(boost::asio::any_io_e
   p->changes = std::make_unique<SnapshotChanges>(executor, snapshots, [raw] {
     if (raw->cache) raw->cache->retain(*raw->snapshots.current());
   });
-  p->token_handler =
-      std::make_unique<TokenHandler>(p->options.pipeline, snapshots, *p->changes, *tokens, *p->proxy, clock);
+  p->token_handler = std::make_unique<TokenHandler>(p->options.pipeline, snapshots, *p->changes, *tokens,
+                                                    *p->proxy, clock, object_ids);
   p->pipeline = std::make_unique<RequestPipeline>(p->options.pipeline, *p->token_handler, *p->proxy,
-                                                  p->logger.with_component("nodeproxy"));
+                                                  p->logger.with_component("nodeproxy"), p->metrics.get());
   return std::unique_ptr<NodeProxy>(new NodeProxy(std::move(p)));
 }
 
@@ -91,6 +110,10 @@ std::uint16_t NodeProxy::port() const {
 
 const PipelineCounters& NodeProxy::counters() const {
   return parts_->pipeline->counters();
+}
+
+NodeProxyMetrics* NodeProxy::metrics() const {
+  return parts_->metrics.get();
 }
 
 const TokenCacheCounters* NodeProxy::cache_counters() const {

@@ -20,8 +20,10 @@
 #include "core/clock.hpp"
 #include "core/http/tls_config.hpp"
 #include "core/logger.hpp"
+#include "core/metrics.hpp"
 #include "core/result.hpp"
 #include "nodeproxy/pipeline_options.hpp"
+#include "nodeproxy/proxy_metrics.hpp"
 #include "nodeproxy/request_pipeline.hpp"
 #include "nodeproxy/secret_reader.hpp"
 #include "nodeproxy/snapshot_source.hpp"
@@ -40,6 +42,7 @@ struct NodeProxyOptions {
   PipelineOptions pipeline;
   bool cache_tokens{true};
   TokenCacheOptions cache;
+  core::MetricsRegistry* metrics{nullptr};  // null: no metrics; else outlives the NodeProxy
 };
 
 class NodeProxy {
@@ -58,6 +61,7 @@ class NodeProxy {
 
   [[nodiscard]] const PipelineCounters& counters() const;
   [[nodiscard]] const TokenCacheCounters* cache_counters() const;  // null when the cache is off
+  [[nodiscard]] NodeProxyMetrics* metrics() const;                 // null without options.metrics
 
  private:
   struct Parts;

@@ -2,6 +2,10 @@
 // What the request pipeline may be told (filled from flags by cli/).
 
 #include <chrono>
+#include <optional>
+#include <string>
+
+#include "core/model.hpp"
 
 namespace podid::nodeproxy {
 
@@ -21,6 +25,9 @@ struct RequestRecord {
   std::string client_id;
   std::string resource;
   std::string outcome;  // token, pass_through, proxied, refused, waited_out, upstream_error
+  // Token route only, for metrics: issued, denied, not_ready, bad_request, upstream_error, pass_through.
+  std::string result;
+  std::optional<core::IdentityType> identity_type;  // of the identity chosen, if any
 };
 
 }  // namespace podid::nodeproxy

@@ -52,6 +52,9 @@ boost::asio::awaitable<http::Response> RequestPipeline::handle(http::Request req
   ++counters_.requests;
   ++counters_.by_status[response.status];
   ++counters_.by_outcome[record.outcome];
+  if (metrics_ != nullptr)
+    metrics_->record_request(target.route, response.status, record,
+                             static_cast<double>(latency.count()) / 1e6);
   logger_.info("Request served.", {{"route", record.route.c_str()},
                                    {"caller", request.remote_address.c_str()},
                                    {"pod", record.pod.c_str()},

@@ -1,7 +1,7 @@
 #pragma once
 // RequestPipeline: the node proxy's HTTP handler. Routes the target (request_target.hpp), applies the
 // per-route rule, and writes one JSON log line per request (route, pod, identity, clientId, resource,
-// status, outcome, latencyMs; never a token).
+// status, outcome, latencyMs; never a token) and, given NodeProxyMetrics, records it (proxy_metrics.hpp).
 //
 //   token            -> TokenHandler
 //   token_spelling   -> 400 "Non-canonical token path" (never proxied: CVE-2022-23551 class)
@@ -17,6 +17,7 @@
 #include <map>
 
 #include "core/logger.hpp"
+#include "nodeproxy/proxy_metrics.hpp"
 #include "nodeproxy/token_handler.hpp"
 
 namespace podid::nodeproxy {
@@ -29,8 +30,10 @@ struct PipelineCounters {
 
 class RequestPipeline {
  public:
-  RequestPipeline(const PipelineOptions& options, TokenHandler& tokens, ImdsProxy& proxy, core::Logger logger)
-      : options_(options), tokens_(tokens), proxy_(proxy), logger_(std::move(logger)) {}
+  // metrics: null records none.
+  RequestPipeline(const PipelineOptions& options, TokenHandler& tokens, ImdsProxy& proxy, core::Logger logger,
+                  NodeProxyMetrics* metrics = nullptr)
+      : options_(options), tokens_(tokens), proxy_(proxy), logger_(std::move(logger)), metrics_(metrics) {}
 
   [[nodiscard]] boost::asio::awaitable<http::Response> handle(http::Request request);
   [[nodiscard]] const PipelineCounters& counters() const { return counters_; }
@@ -43,6 +46,7 @@ class RequestPipeline {
   TokenHandler& tokens_;
   ImdsProxy& proxy_;
   core::Logger logger_;
+  NodeProxyMetrics* metrics_;
   PipelineCounters counters_;
 };
 

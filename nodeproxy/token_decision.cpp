@@ -1,5 +1,6 @@
 #include "nodeproxy/token_decision.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "nodeproxy/imds_response.hpp"
@@ -98,7 +99,18 @@ Decision decide(const NodeSnapshot& snapshot, std::string_view caller_ip, const 
     if (matches(id, query.selector, query.selector_value) && (chosen == nullptr || id.key < chosen->key))
       chosen = &id;
   }
-  if (chosen == nullptr) return respond(imds_error(400, "invalid_request", "Identity not found"), pod.key);
+  if (chosen == nullptr) {
+    const bool has_msi = std::any_of(pod.identities.begin(), pod.identities.end(), [](const auto& id) {
+      return id.type == core::IdentityType::user_assigned_msi;
+    });
+    if (snapshot.mode == core::Mode::managed && query.selector == Selector::object_id && has_msi) {
+      Decision d;
+      d.kind = Decision::Kind::resolve_object_id;
+      d.pod = pod.key;
+      return d;
+    }
+    return respond(imds_error(400, "invalid_request", "Identity not found"), pod.key);
+  }
   const std::string name = chosen->key.to_string();
   Decision d;
   d.pod = pod.key;

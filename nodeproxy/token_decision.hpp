@@ -9,7 +9,9 @@
 //  identity: with a selector (client_id, object_id = principal ID, msi_res_id / mi_res_id), the pod's
 //    identities that match it, compared case-insensitively (GUIDs and ARM IDs are case-insensitive);
 //    without one, the pod's identity first in (namespace, name) order, whatever its phase, so the same
-//    request always means the same identity. No match -> 400 "Identity not found" (IMDS's own answer).
+//    request always means the same identity. No match -> 400 "Identity not found" (IMDS's own answer),
+//    except an object_id in managed mode when the pod has a user-assigned identity: the snapshot has no
+//    principal IDs there, so -> resolve_object_id (object_id_claims.hpp).
 //  phase: Assigned or empty -> fetch; Created or RetryScheduled -> wait for the snapshot to change
 //    (then 503 with Retry-After); Quarantined -> 403 with the reason; unknown identity type -> 403.
 
@@ -38,10 +40,10 @@ struct TokenQuery {
 [[nodiscard]] core::Result<TokenQuery> parse_token_query(const QueryParams& params);
 
 struct Decision {
-  enum class Kind { respond, pass_through, wait, fetch };
+  enum class Kind { respond, pass_through, wait, fetch, resolve_object_id };
   Kind kind{Kind::respond};
   http::Response response;    // respond; wait: the answer when the budget is spent
-  core::PodKey pod;           // every kind but an unknown caller
+  core::PodKey pod;           // every kind but an unknown caller (resolve_object_id: the caller)
   SnapshotIdentity identity;  // fetch and wait
 };
 

@@ -11,9 +11,11 @@
 //  - a request naming an identity (client ID, resource ID, or the principal ID of a managed identity: our
 //    documented extension, upstream ignored object_id) gets it only if the pod may use it;
 //  - a request naming none gets the first the pod may use by (namespace, name) (upstream: "at random");
-//  - object_id can name a managed identity only when the node snapshot knows its principal ID, which comes
-//    from Azure's reads of the VM or scale set; in managed mode nothing reads Azure, so object_id names
-//    nothing there (a documented limitation: it fails closed, 400 "Identity not found");
+//  - object_id: in standard mode the node snapshot knows principal IDs from Azure's reads of the VM or scale
+//    set; in managed mode nothing reads Azure, so the node proxy asks the node's IMDS for a token by that
+//    object ID and hands it out only when the token's claims name an identity the pod may use. Either
+//    way a pod gets its own identity by object ID if the identity is attached to the node (IMDS knows it),
+//    and never another's (400 "Identity not found");
 //  - a pod matched by an AzurePodIdentityException of its namespace (one label, key exact, value any case)
 //    is relayed to the node's IMDS, which serves any identity attached to the VM and, with none named and
 //    several attached, none (400 "Multiple user assigned identities").
@@ -152,9 +154,10 @@ inline bool names(const IdentityRow& id, Selector s, const std::string& value) {
   return false;
 }
 
-// Whether our node proxy can match `s` at all in this world (see object_id above).
-inline bool proxy_knows(const World& w, Selector s) {
-  return !(w.managed && s == Selector::object_id);
+// Whether our node proxy can resolve `s` naming `id` (see object_id above): in managed mode an object ID is
+// resolved only through the node's IMDS, which knows the identities attached to the node.
+inline bool proxy_resolves(const World& w, Selector s, const IdentityRow& id) {
+  return !(w.managed && s == Selector::object_id) || id.attached_to_node;
 }
 
 // What the pod should get when it asks with selector `s` and `value` (ignored for Selector::none).
@@ -177,7 +180,7 @@ inline Expected expect(const World& w, const PodRow& pod, Selector s, const std:
     return mine.empty() ? Expected{Outcome::identity_not_found, nullptr, false}
                         : Expected{Outcome::token, mine.front(), false};
   for (const auto* id : mine)
-    if (names(*id, s, value) && proxy_knows(w, s)) return {Outcome::token, id, false};
+    if (names(*id, s, value) && proxy_resolves(w, s, *id)) return {Outcome::token, id, false};
   return {Outcome::identity_not_found, nullptr, false};
 }
 

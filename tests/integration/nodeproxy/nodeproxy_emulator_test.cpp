@@ -198,3 +198,61 @@ TEST_CASE("A revoked grant is refused at once although its token was cached", "[
   CHECK(refused.body.find("access_token") == std::string::npos);
   CHECK(proxy.cache_counters().evicted == 1);  // retain() dropped the token when the snapshot arrived
 }
+
+TEST_CASE("/metrics shows an issued token and the IMDS call behind it", "[integration]") {
+  Env env;
+  core::MetricsRegistry registry;
+  env.options.metrics = &registry;
+  RunningProxy proxy(env.options, env.source, env.secrets);
+  REQUIRE(proxy.ok());
+  REQUIRE(proxy.metrics_port() != 0);
+  const std::string page = "http://127.0.0.1:" + std::to_string(proxy.metrics_port()) + "/metrics";
+  const auto before = curl_get(page, "", false);
+  REQUIRE(before.status == 200);
+  CHECK(before.body.find("aadpodidentity_nmi_token_requests_total{") == std::string::npos);
+
+  REQUIRE(curl_get(env.token_url(proxy.port()), "127.0.0.2").status == 200);
+  const auto after = curl_get(page, "", false);
+  REQUIRE(after.status == 200);
+  INFO(after.body);
+  CHECK(after.body.find(
+            "aadpodidentity_nmi_token_requests_total{result=\"issued\",identity_type=\"user_assigned_"
+            "msi\"} 1\n") != std::string::npos);
+  CHECK(
+      after.body.find("aadpodidentity_imds_operations_duration_seconds_count{operation_type=\"adal_token_msi_"
+                      "userassignedid\"} 1\n") != std::string::npos);
+  CHECK(after.body.find("aadpodidentity_imds_operations_errors_count{") == std::string::npos);
+}
+
+TEST_CASE("Managed mode: object_id gets the pod's own identity from IMDS and never another's",
+          "[integration]") {
+  Env env;
+  REQUIRE(env.emu.attach(vm_id("vm-0"), identity_id("id-b")).has_value());  // both on the node's VM
+  env.snapshot.mode = core::Mode::managed;
+  for (auto& pod : env.snapshot.pods)
+    for (auto& id : pod.identities) id.principal_id.clear();  // managed mode reads nothing from Azure
+  env.source.publish(env.snapshot);
+  RunningProxy proxy(env.options, env.source, env.secrets);
+  REQUIRE(proxy.ok());
+
+  const auto own = curl_get(env.token_url(proxy.port(), "&object_id=" + env.a.principal_id), "127.0.0.2");
+  INFO(own.body << own.curl_error);
+  REQUIRE(own.status == 200);
+  CHECK(field(own, "client_id") == env.a.client_id);
+  auto jwt = verified_jwt(env.emu, kTenant, field(own, "access_token"));
+  REQUIRE(jwt.has_value());
+  CHECK(jwt->claim_string("oid") == env.a.principal_id);
+
+  // id-b is on the VM, so IMDS issues its token; the node proxy must discard it, every time (no cache).
+  for (int i = 0; i < 2; ++i) {
+    const auto asked = env.emu.counter("imds.token");
+    const auto other = curl_get(env.token_url(proxy.port(), "&object_id=" + env.b.principal_id), "127.0.0.2");
+    CHECK(other.status == 400);
+    CHECK(field(other, "error_description") == "Identity not found");
+    CHECK(other.body.find("access_token") == std::string::npos);
+    CHECK(env.emu.counter("imds.token") == asked + 1);
+  }
+  // Pod b may use it.
+  const auto b = curl_get(env.token_url(proxy.port(), "&object_id=" + env.b.principal_id), "127.0.0.3");
+  CHECK(b.status == 200);
+}

@@ -31,6 +31,7 @@ RunningProxy::RunningProxy(nodeproxy::NodeProxyOptions options, nodeproxy::Snaps
       proxy_ = std::move(*created);
       if (auto st = proxy_->start(); !st) error_ = st.error().describe();
       port_ = proxy_->port();
+      if (options.metrics != nullptr) start_metrics(*options.metrics, options.listen_address);
     } else {
       error_ = created.error().describe();
     }
@@ -46,9 +47,33 @@ RunningProxy::~RunningProxy() {
     auto stopped = boost::asio::co_spawn(io_, proxy_->stop(), boost::asio::use_future);
     stopped.wait();
   }
+  if (metrics_) {
+    auto stopped = boost::asio::co_spawn(io_, metrics_->stop(), boost::asio::use_future);
+    stopped.wait();
+  }
   guard_.reset();
   boost::asio::post(io_, [this] { proxy_.reset(); });
   thread_.join();
+}
+
+void RunningProxy::start_metrics(const core::MetricsRegistry& registry, const std::string& address) {
+  http::ServerOptions so;
+  so.address = address;
+  so.port = 0;
+  auto created = http::HttpServer::create(
+      io_.get_executor(), so, [&registry](http::Request r) { return serve_metrics(registry, std::move(r)); });
+  if (!created) {
+    error_ = created.error().describe();
+    return;
+  }
+  metrics_ = std::move(*created);
+  metrics_->start();
+  metrics_port_ = metrics_->port();
+}
+
+boost::asio::awaitable<http::Response> RunningProxy::serve_metrics(const core::MetricsRegistry& registry,
+                                                                   http::Request request) {
+  co_return nodeproxy::metrics_page(registry, request);
 }
 
 nodeproxy::TokenCacheCounters RunningProxy::cache_counters() {

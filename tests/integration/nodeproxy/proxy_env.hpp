@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
+#include "core/http/http_server.hpp"
 #include "core/logger.hpp"
 #include "nodeproxy/node_proxy.hpp"
 #include "tests/emulator/emulator.hpp"
@@ -30,6 +31,7 @@ class LockedSink final : public core::Sink {
 
 // Runs a NodeProxy on a dedicated io thread. `spawn` starts that thread (e.g. inside a network namespace);
 // create() and start() run on it, so the listener and every upstream socket live where the thread is.
+// With options.metrics set, /metrics is served too, on metrics_port() (as podid-nodeproxy serves it).
 class RunningProxy {
  public:
   using Spawn = std::function<std::thread(std::function<void()>)>;
@@ -42,18 +44,24 @@ class RunningProxy {
   [[nodiscard]] bool ok() const { return error_.empty(); }
   [[nodiscard]] const std::string& error() const { return error_; }
   [[nodiscard]] std::uint16_t port() const { return port_; }
+  [[nodiscard]] std::uint16_t metrics_port() const { return metrics_port_; }
   [[nodiscard]] std::vector<std::string> log_lines() const { return sink_.lines(); }
   // Cache counters read on the io thread.
   [[nodiscard]] nodeproxy::TokenCacheCounters cache_counters();
 
  private:
+  void start_metrics(const core::MetricsRegistry& registry, const std::string& address);
+  static boost::asio::awaitable<http::Response> serve_metrics(const core::MetricsRegistry& registry,
+                                                              http::Request request);
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> guard_;
   core::SystemClock clock_;
   LockedSink sink_;
   std::unique_ptr<nodeproxy::NodeProxy> proxy_;
+  std::unique_ptr<http::HttpServer> metrics_;
   std::string error_;
   std::uint16_t port_{0};
+  std::uint16_t metrics_port_{0};
   std::thread thread_;
 };
 

@@ -100,4 +100,43 @@ class FakeImds {
   std::vector<http::Request> calls_;
 };
 
+// A node IMDS asked by object ID (managed mode's object_id lookups): mints an unsigned JWT whose payload
+// is the claims registered for that object ID; an unknown one is IMDS's refusal (permission).
+class FakeObjectIdImds final : public nodeproxy::TokenSource {
+ public:
+  void add(const std::string& object_id, const std::string& claims_json) { claims_[object_id] = claims_json; }
+  [[nodiscard]] boost::asio::awaitable<core::Result<nodeproxy::Token>> fetch(
+      nodeproxy::TokenRequest request) override {
+    calls_.push_back(request.identity.principal_id);
+    const auto c = claims_.find(request.identity.principal_id);
+    if (c == claims_.end())
+      co_return core::make_error(core::ErrorCode::permission, "IMDS: Identity not found");
+    nodeproxy::Token t;
+    t.access_token =
+        core::Secret<std::string>(base64url(R"({"alg":"RS256"})") + "." + base64url(c->second) + ".sig");
+    t.expires_on = 1'700'003'600;
+    t.resource = request.resource;
+    co_return t;
+  }
+  [[nodiscard]] const std::vector<std::string>& calls() const { return calls_; }
+
+  static std::string base64url(const std::string& raw) {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (char ch : raw) {
+      acc = (acc << 8) | static_cast<std::uint8_t>(ch);
+      bits += 8;
+      while (bits >= 6) out.push_back(kAlphabet[(acc >> (bits -= 6)) & 0x3f]);
+    }
+    if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 0x3f]);
+    return out;
+  }
+
+ private:
+  std::map<std::string, std::string> claims_;
+  std::vector<std::string> calls_;
+};
+
 }  // namespace podid::testing

@@ -1,6 +1,7 @@
 #pragma once
 // The request pipeline wired to fakes on one io_context: a MemorySnapshotSource the test publishes to, a
-// FakeTokenSource, a fake node IMDS on loopback, and a MemorySink for the log. Requests are handed to the
+// FakeTokenSource, a FakeObjectIdImds for managed-mode object_id lookups, a fake node IMDS on loopback, a
+// metrics registry the pipeline records into, and a MemorySink for the log. Requests are handed to the
 // pipeline directly with the caller's address injected.
 
 #include <boost/json/parse.hpp>
@@ -50,8 +51,9 @@ struct PipelineFixture {
     client = std::move(*c);
     proxy = std::make_unique<nodeproxy::ImdsProxy>(*client, imds.url(), std::chrono::seconds(5));
     changes = std::make_unique<nodeproxy::SnapshotChanges>(io.get_executor(), source);
-    handler = std::make_unique<nodeproxy::TokenHandler>(options, source, *changes, tokens, *proxy, clock);
-    pipeline = std::make_unique<nodeproxy::RequestPipeline>(options, *handler, *proxy, logger);
+    handler = std::make_unique<nodeproxy::TokenHandler>(options, source, *changes, tokens, *proxy, clock,
+                                                        &object_ids);
+    pipeline = std::make_unique<nodeproxy::RequestPipeline>(options, *handler, *proxy, logger, &metrics);
   }
   ~PipelineFixture() { run_async(io, imds.server().stop()); }
   PipelineFixture(const PipelineFixture&) = delete;
@@ -85,7 +87,10 @@ struct PipelineFixture {
   core::FakeClock clock{1'700'000'000'000};
   nodeproxy::MemorySnapshotSource source;
   FakeTokenSource tokens;
+  FakeObjectIdImds object_ids;
   FakeImds imds;
+  core::MetricsRegistry registry;
+  nodeproxy::NodeProxyMetrics metrics{registry};
   core::MemorySink sink;
   core::Logger logger;
   std::unique_ptr<http::HttpClient> client;
