@@ -341,6 +341,17 @@ void Controller::maybe_checkpoint() {
   }
   last_checkpoint_ = state_.last_seq;
   ++counters_.checkpoints;
+  if (!options_.retention) return;
+  auto retired = store_->apply_retention(*options_.retention, clock_.now_ms(), options_.retention_export_dir);
+  if (!retired) {
+    logger_.warn("Retention not applied.", {{"error", retired.error().describe().c_str()}});
+    return;
+  }
+  if (retired->dropped == 0) return;
+  counters_.events_retired += retired->dropped;
+  logger_.info("Events retired after their export.", {{"dropped", retired->dropped},
+                                                      {"through", retired->dropped_through},
+                                                      {"export", retired->export_path.c_str()}});
 }
 
 asio::awaitable<core::Status> Controller::lead() {
@@ -354,7 +365,6 @@ asio::awaitable<core::Status> Controller::lead() {
     if (options_.on_state_caught_up) options_.on_state_caught_up(state_);
     maybe_checkpoint();
     const auto now = clock_.now_ms();
-    repair_recreated();
     check_drift(now);
     const auto round_started = std::chrono::steady_clock::now();
     const auto plan = core::plan(state_, now);

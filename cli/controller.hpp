@@ -58,7 +58,11 @@ struct ControllerOptions {
       std::chrono::hours(1)};  // plan at least this often (--sync-retry-interval)
   std::chrono::milliseconds retry_initial{std::chrono::seconds(1)};  // AAI write back-off, doubling
   std::chrono::milliseconds retry_max{std::chrono::seconds(60)};
-  std::uint64_t checkpoint_every{1000};                         // events between checkpoints
+  std::uint64_t checkpoint_every{1000};  // events between checkpoints
+  // Applied after each checkpoint (so nothing after it is ever dropped); dropped events are exported first
+  // as JSON lines into retention_export_dir. Empty: the log is kept whole.
+  std::optional<store::RetentionPolicy> retention;
+  std::string retention_export_dir;
   std::optional<watch::LeaderElectionOptions> leader_election;  // empty: always the leader
   arm::ActuatorOptions actuator;
   watch::EventRecorderOptions events;
@@ -78,6 +82,7 @@ struct ControllerCounters {
   std::uint64_t reports{0};
   std::uint64_t report_failures{0};
   std::uint64_t checkpoints{0};
+  std::uint64_t events_retired{0};  // dropped by retention, after their export
   std::uint64_t settings_appended{0};
   std::uint64_t abandoned_operations{0};
 };
@@ -134,9 +139,8 @@ class Controller {
   void spawn(boost::asio::awaitable<void> work);
   [[nodiscard]] boost::asio::awaitable<void> run_change(core::IdentityChange change);
   [[nodiscard]] boost::asio::awaitable<void> run_observe(core::ArmTarget target);
-  // Drift repair of identities deleted and re-created in Azure with the same name (controller_actions.cpp).
-  void repair_recreated();
-  [[nodiscard]] boost::asio::awaitable<void> run_repair(core::IdentityChange change);
+  // How many identities `change` detaches as re-created in Azure (planned by core::plan), for the log.
+  [[nodiscard]] std::size_t recreated_in(const core::IdentityChange& change) const;
   // Writes, reports and conditions; returns the earliest back-off end, if any.
   [[nodiscard]] boost::asio::awaitable<std::optional<std::int64_t>> perform(const core::Plan& plan,
                                                                             std::int64_t now);
@@ -165,8 +169,6 @@ class Controller {
   std::size_t running_{0};
   std::map<core::AssignedKey, Backoff> write_backoff_;
   std::int64_t next_drift_ms_{0};
-  std::set<core::ArmTarget> drift_observed_;  // read by a drift check, not yet looked at for recreations
-  std::set<std::tuple<core::ArmTarget, std::string, std::string>> repaired_;  // target, resource, clientID
   core::Seq last_checkpoint_{0};
   ControllerCounters counters_;
   std::unique_ptr<core::MetricsRegistry> own_metrics_;

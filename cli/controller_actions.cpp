@@ -54,59 +54,24 @@ asio::awaitable<void> Controller::run_observe(core::ArmTarget target) {
   if (!done)
     logger_.warn("Identity read failed.",
                  {{"target", target.to_string().c_str()}, {"error", done.error().describe().c_str()}});
-  else
-    drift_observed_.insert(target);
   busy_.erase(target);
 }
 
-// An identity deleted and re-created in Azure with the same name keeps its resource ID, but the VM or scale
-// set still holds the old one: Azure reports it with null client and principal IDs, and tokens for it fail.
-// Re-attaching does nothing (the ID is present), so after a drift read we detach such an entry: the
-// projection then sees the Assigned identity gone and the planner attaches it again, now the new one.
-// Stale means: null IDs, or a client ID other than the AzureIdentity's (the documented fix is to edit the
-// AzureIdentity to the new client ID). Only what we attached and nothing protected; once per (target,
-// identity, client ID), so that a wrong client ID in an AzureIdentity cannot make a detach loop.
-void Controller::repair_recreated() {
-  auto observed = std::move(drift_observed_);
-  drift_observed_.clear();
-  for (const auto& target : observed) {
-    const auto t = state_.targets.find(target);
-    const auto keys = state_.index.assignments_by_target.find(target);
-    if (t == state_.targets.end() || keys == state_.index.assignments_by_target.end()) continue;
-    if (busy_.contains(target) || !t->second.in_flight.empty()) continue;
-    std::set<std::string> stale;
+// The planner detaches an identity that an Assigned assignment needs only when it was re-created in Azure
+// (core/plan.hpp); such detaches are worth a warning.
+std::size_t Controller::recreated_in(const core::IdentityChange& change) const {
+  std::size_t n = 0;
+  const auto keys = state_.index.assignments_by_target.find(change.target);
+  if (keys == state_.index.assignments_by_target.end()) return 0;
+  for (const auto& rid : change.remove)
     for (const auto& key : keys->second) {
       const auto& a = state_.assignments.at(key);
-      if (a.type != core::IdentityType::user_assigned_msi || a.phase != core::Phase::assigned) continue;
-      const auto present = t->second.present.find(a.resource_id);
-      if (present == t->second.present.end() || !t->second.ours.contains(a.resource_id)) continue;
-      const auto& azure = present->second;
-      const bool nulled = azure.client_id.empty() || azure.principal_id.empty();
-      if (!nulled && core::iequals(azure.client_id, a.client_id)) continue;
-      if (core::is_protected(state_, target, a.resource_id)) continue;
-      if (!repaired_.emplace(target, a.resource_id, a.client_id).second) continue;
-      stale.insert(a.resource_id);
+      if (a.phase == core::Phase::assigned && a.resource_id == rid) {
+        ++n;
+        break;
+      }
     }
-    if (stale.empty()) continue;
-    logger_.warn("Recreated identity detached to be attached again.",
-                 {{"target", target.to_string().c_str()}, {"identities", stale.size()}});
-    core::IdentityChange change;
-    change.target = target;
-    change.remove.assign(stale.begin(), stale.end());
-    busy_.insert(target);
-    ++counters_.changes_started;
-    spawn(run_repair(std::move(change)));
-  }
-}
-
-asio::awaitable<void> Controller::run_repair(core::IdentityChange change) {
-  const auto target = change.target;
-  const auto done = co_await actuator_->execute(std::move(change));
-  if (!done)
-    logger_.warn("Recreated identity not detached.",
-                 {{"target", target.to_string().c_str()}, {"error", done.error().describe().c_str()}});
-  // The drift read after the PATCH shows the identity gone; the next plan attaches it again.
-  busy_.erase(target);
+  return n;
 }
 
 void Controller::start_changes(const core::Plan& plan) {
@@ -116,6 +81,9 @@ void Controller::start_changes(const core::Plan& plan) {
     if (const auto t = state_.targets.find(change.target);
         t != state_.targets.end() && !t->second.in_flight.empty())
       continue;
+    if (const auto repairs = recreated_in(change); repairs > 0)
+      logger_.warn("Recreated identity detached to be attached again.",
+                   {{"target", change.target.to_string().c_str()}, {"identities", repairs}});
     busy_.insert(change.target);
     ++counters_.changes_started;
     spawn(run_change(change));

@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -141,6 +142,15 @@ int main(int argc, char** argv) {
   app.add_flag("--forceNamespaced", force_ns, "namespaced matching");
   app.add_option("--http-probe-port", probe_port, "/healthz port")->capture_default_str();
   app.add_option("--checkpoint-every", checkpoint_every, "events between checkpoints")->capture_default_str();
+  std::string retention_age, retention_export;
+  std::optional<std::uint64_t> retention_bytes, retention_events;
+  app.add_option("--retention-max-age", retention_age,
+                 "drop events older than this (e.g. 168h) after export");
+  app.add_option("--retention-max-bytes", retention_bytes,
+                 "keep the log under this many bytes, oldest dropped");
+  app.add_option("--retention-max-events", retention_events, "keep at most this many events, oldest dropped");
+  app.add_option("--retention-export-dir", retention_export,
+                 "where dropped events are exported first (JSON lines); default <store>/retired");
   app.add_option("--log-level", log_level, "debug, info, warn, error")->capture_default_str();
   int prometheus_port = 8888;
   app.add_option("--prometheus-port", prometheus_port, "/metrics port; 0: no metrics server")
@@ -208,6 +218,15 @@ int main(int argc, char** argv) {
     options.drift_interval = parse_duration(drift);
     options.max_idle = parse_duration(sync_retry);
     options.checkpoint_every = checkpoint_every;
+    if (!retention_age.empty() || retention_bytes || retention_events) {
+      store::RetentionPolicy retention;
+      if (!retention_age.empty()) retention.max_age_ms = parse_duration(retention_age).count();
+      retention.max_bytes = retention_bytes;
+      retention.max_events = retention_events;
+      options.retention = retention;
+      options.retention_export_dir = retention_export.empty() ? store_dir + "/retired" : retention_export;
+      std::filesystem::create_directories(options.retention_export_dir);
+    }
     options.metrics = &metrics;
     if (instance.empty()) {
       char host[256] = {};

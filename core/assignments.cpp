@@ -302,4 +302,23 @@ void reconcile_pod(State& s, const PodKey& pod, Seq seq) {
   for (std::size_t i = 0; i < desired.size(); ++i) upsert(s, pod_it->second, desired[i], existing[i], seq);
 }
 
+void record_repairs(State& s, const ArmTarget& target, const std::vector<std::string>& removed) {
+  const auto it = s.index.assignments_by_target.find(target);
+  if (removed.empty() || it == s.index.assignments_by_target.end()) return;
+  auto& t = s.targets[target];
+  for (const auto& key : it->second) {
+    const auto& a = s.assignments.at(key);
+    if (a.type == IdentityType::user_assigned_msi && a.phase == Phase::assigned &&
+        std::find(removed.begin(), removed.end(), a.resource_id) != removed.end())
+      t.repaired.emplace(a.resource_id, a.client_id);
+  }
+}
+
+void prune_repaired(const State& s, const ArmTarget& target, TargetState& t) {
+  std::set<std::string> used;
+  if (const auto it = s.index.assignments_by_target.find(target); it != s.index.assignments_by_target.end())
+    for (const auto& key : it->second) used.insert(s.assignments.at(key).resource_id);
+  std::erase_if(t.repaired, [&](const auto& r) { return !used.contains(r.first); });
+}
+
 }  // namespace podid::core::detail

@@ -35,4 +35,11 @@ void erase_assignment(State& s, const AssignmentKey& key);
 // Records that what `target` needs or has changed at `seq`.
 void touch_target(State& s, const ArmTarget& target, Seq seq);
 
+// The planner detaches an identity an Assigned assignment needs only to repair one re-created in Azure
+// (plan.cpp), so an operation removing such an identity records the repair in TargetState::repaired: never
+// again for this (resource ID, client ID).
+void record_repairs(State& s, const ArmTarget& target, const std::vector<std::string>& removed);
+// Forgets the repairs of resource IDs no assignment on the target uses any more.
+void prune_repaired(const State& s, const ArmTarget& target, TargetState& t);
+
 }  // namespace podid::core::detail

@@ -65,8 +65,9 @@ struct NodeDeleted {
   std::string name;
   std::string resource_version;
 };
+// v2 adds `assigned.identityCopy`; v1 events decode with it unknown.
 struct AssignedIdentityObserved {
-  PODID_EVENT(AssignedIdentityObserved, 1);
+  PODID_EVENT(AssignedIdentityObserved, 2);
   AssignedIdentity assigned;
 };
 struct AssignedIdentityDeleted {
@@ -144,8 +145,9 @@ struct ArmOperationThrottled {
 enum class WriteAction { created, updated, deleted };
 
 // We wrote an AzureAssignedIdentity; `assigned` is the object as written (for deleted: its key matters).
+// v2 adds `assigned.identityCopy`, as for AssignedIdentityObserved.
 struct AssignedIdentityWritten {
-  PODID_EVENT(AssignedIdentityWritten, 1);
+  PODID_EVENT(AssignedIdentityWritten, 2);
   WriteAction action{WriteAction::created};
   AssignedIdentity assigned;
 };

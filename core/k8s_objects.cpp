@@ -133,6 +133,11 @@ Result<AssignedIdentity> decode_assigned_identity(const boost::json::value& v) {
   a.node = spec.opt_str("nodename");
   a.identity = embedded_key<IdentityKey>(spec, "azureIdentityRef", meta.ns);
   a.binding = embedded_key<BindingKey>(spec, "azureBindingRef", a.identity.ns);
+  // A reference with metadata only (or none) says nothing about the identity's content: unknown.
+  if (auto ref = spec.opt_child("azureIdentityRef"); ref.has("spec")) {
+    auto id = ref.child("spec");
+    a.identity_copy = IdentityCopy{id.opt_i64("type"), id.opt_str("clientID"), id.opt_str("resourceID")};
+  }
   auto status = r.opt_child("status");
   a.status = status.opt_str("status");
   a.reason = status.opt_str("reason");

@@ -133,6 +133,16 @@ struct Node {
   bool operator==(const Node&) const = default;
 };
 
+// What an AzureAssignedIdentity's embedded copy of its AzureIdentity (spec.azureIdentityRef.spec) says, as
+// far as the node proxy uses it: NMI serves tokens for this client ID / resource ID, so a stale copy breaks
+// pods after the identity is edited.
+struct IdentityCopy {
+  std::int64_t raw_type{0};
+  std::string client_id;
+  std::string resource_id;
+  bool operator==(const IdentityCopy&) const = default;
+};
+
 // An AzureAssignedIdentity as observed in (or written to) Kubernetes.
 struct AssignedIdentity {
   AssignedKey key;
@@ -143,6 +153,9 @@ struct AssignedIdentity {
   std::string status;  // Created, Assigned, Unassigned, Quarantined, RetryScheduled; empty from MIC < 1.5
   std::string reason;
   std::string resource_version;
+  // Empty when unknown: the embedded reference has no spec, or the event predates the field
+  // (AssignedIdentityObserved/Written v1). The planner then rewrites the object once (see plan.cpp).
+  std::optional<IdentityCopy> identity_copy{};
   bool operator==(const AssignedIdentity&) const = default;
 };
 

@@ -136,14 +136,20 @@ void read(JsonReader& r, Node& out) {
 }
 
 json::value to_json(const AssignedIdentity& v) {
-  return json::object{{"key", key_json(v.key)},
-                      {"pod", key_json(v.pod)},
-                      {"identity", key_json(v.identity)},
-                      {"binding", key_json(v.binding)},
-                      {"node", v.node},
-                      {"status", v.status},
-                      {"reason", v.reason},
-                      {"resourceVersion", v.resource_version}};
+  json::object o{{"key", key_json(v.key)},
+                 {"pod", key_json(v.pod)},
+                 {"identity", key_json(v.identity)},
+                 {"binding", key_json(v.binding)},
+                 {"node", v.node},
+                 {"status", v.status},
+                 {"reason", v.reason},
+                 {"resourceVersion", v.resource_version}};
+  // Absent when unknown, so that such an object encodes exactly as in v1 events and old checkpoints.
+  if (v.identity_copy)
+    o["identityCopy"] = json::object{{"type", v.identity_copy->raw_type},
+                                     {"clientID", v.identity_copy->client_id},
+                                     {"resourceID", v.identity_copy->resource_id}};
+  return o;
 }
 
 void read(JsonReader& r, AssignedIdentity& out) {
@@ -155,6 +161,11 @@ void read(JsonReader& r, AssignedIdentity& out) {
   out.status = r.opt_str("status");
   out.reason = r.opt_str("reason");
   out.resource_version = r.opt_str("resourceVersion");
+  out.identity_copy.reset();
+  if (r.has("identityCopy")) {
+    auto c = r.child("identityCopy");
+    out.identity_copy = IdentityCopy{c.opt_i64("type"), c.opt_str("clientID"), c.opt_str("resourceID")};
+  }
 }
 
 json::value to_json(const Settings& v) {

@@ -29,9 +29,29 @@ bool is_due(const Assignment& a, std::int64_t now) {
   return a.phase == Phase::created || (a.phase == Phase::retry_scheduled && a.not_before_ms <= now);
 }
 
+// Whether Azure reports `a`'s identity on the target as a different one than the AzureIdentity names, and it
+// should be detached so that attaching it again picks up the identity now behind its resource ID. An
+// identity deleted and re-created in Azure with the same name keeps its resource ID, but the VM or scale set
+// still holds the old one: Azure reports it with null client and principal IDs (or, once the AzureIdentity
+// has the new client ID, the old one), and tokens for it fail; attaching again alone does nothing, the ID
+// is present. Only an Assigned identity we attached, as an Azure read reported it, nothing protected, and
+// once per (target, resource ID, client ID) (TargetState::repaired).
+bool recreated(const State& s, const ArmTarget& key, const TargetState& t, const Assignment& a) {
+  if (a.phase != Phase::assigned || !t.ours.contains(a.resource_id) || t.unconfirmed.contains(a.resource_id))
+    return false;
+  const auto present = t.present.find(a.resource_id);
+  if (present == t.present.end()) return false;
+  const auto& azure = present->second;
+  const bool nulled = azure.client_id.empty() || azure.principal_id.empty();
+  if (!nulled && iequals(azure.client_id, a.client_id)) return false;
+  if (t.repaired.contains({a.resource_id, a.client_id})) return false;
+  return !is_protected(s, key, a.resource_id);
+}
+
 void plan_target(const State& s, const ArmTarget& key, const TargetState& t, std::int64_t now, Plan& p) {
   std::set<std::string> needed;
   std::set<std::string> add;
+  std::set<std::string> repair;
   std::vector<Seq> causes;
   if (auto it = s.index.assignments_by_target.find(key); it != s.index.assignments_by_target.end()) {
     for (const auto& ak : it->second) {
@@ -39,13 +59,17 @@ void plan_target(const State& s, const ArmTarget& key, const TargetState& t, std
       if (a.type != IdentityType::user_assigned_msi) continue;
       if (a.phase == Phase::unassigned || a.phase == Phase::quarantined) continue;
       needed.insert(a.resource_id);
+      if (recreated(s, key, t, a)) {
+        repair.insert(a.resource_id);
+        merge_causes(causes, a.caused_by);
+      }
       if (a.phase == Phase::retry_scheduled) wake(p, a.not_before_ms, now);
       if (!is_due(a, now) || t.present.contains(a.resource_id)) continue;
       add.insert(a.resource_id);
       merge_causes(causes, a.caused_by);
     }
   }
-  std::vector<std::string> remove;
+  std::vector<std::string> remove(repair.begin(), repair.end());
   for (const auto& rid : t.ours) {
     if (needed.contains(rid) || (t.observed && !t.present.contains(rid))) continue;
     if (is_protected(s, key, rid)) continue;
@@ -73,11 +97,24 @@ void plan_target(const State& s, const ArmTarget& key, const TargetState& t, std
   }
 }
 
-AssignedIdentity desired_aai(const Assignment& a, const AssignedIdentity* existing) {
-  return AssignedIdentity{a.aai,      a.pod,
-                          a.identity, a.binding,
-                          a.node,     std::string(to_string(a.phase)),
-                          a.reason,   existing != nullptr ? existing->resource_version : std::string{}};
+AssignedIdentity desired_aai(const State& s, const Assignment& a, const AssignedIdentity* existing) {
+  AssignedIdentity want{a.aai,      a.pod,
+                        a.identity, a.binding,
+                        a.node,     std::string(to_string(a.phase)),
+                        a.reason,   existing != nullptr ? existing->resource_version : std::string{}};
+  // The writer embeds the identity as the state holds it (watch::identity_snapshot), so that is the copy.
+  if (const auto id = s.identities.find(a.identity); id != s.identities.end())
+    want.identity_copy = IdentityCopy{id->second.raw_type, id->second.client_id, id->second.resource_id};
+  return want;
+}
+
+// Whether the AAI's embedded identity differs from the identity now. An unknown copy (an object whose
+// reference has no spec, or an observation logged before AssignedIdentityObserved v2) counts as different:
+// skipping it instead would leave AAIs written before an identity edit stale for good. It costs one update
+// per such AAI, once: the update's AssignedIdentityWritten carries the copy as stored, and the ingest
+// records every later observation with its copy. Nothing to compare when the identity itself is gone.
+bool identity_copy_stale(const AssignedIdentity& existing, const AssignedIdentity& want) {
+  return want.identity_copy.has_value() && existing.identity_copy != want.identity_copy;
 }
 
 void report_status(const Assignment& a, Plan& p) {
@@ -108,7 +145,7 @@ void plan_assigned(const State& s, Plan& p) {
       }
       continue;
     }
-    const auto want = desired_aai(a, existing);
+    const auto want = desired_aai(s, a, existing);
     if (existing == nullptr) {
       p.aai_writes.push_back({AaiWriteKind::create, want, a.caused_by});
       report_status(a, p);
@@ -116,6 +153,11 @@ void plan_assigned(const State& s, Plan& p) {
                existing->binding != want.binding || existing->node != want.node) {
       p.aai_writes.push_back({AaiWriteKind::update, want, a.caused_by});
       report_status(a, p);
+    } else if (identity_copy_stale(*existing, want)) {
+      // The binding is what it was, so no "binding applied" again (one per AAI on upgrade would be noise);
+      // the update also writes the status, so a status change rides along.
+      p.aai_writes.push_back({AaiWriteKind::update, want, a.caused_by});
+      if (existing->status != want.status || existing->reason != want.reason) report_status(a, p);
     } else if (existing->status != want.status || existing->reason != want.reason) {
       p.aai_writes.push_back({AaiWriteKind::status, want, a.caused_by});
       report_status(a, p);

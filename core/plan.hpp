@@ -6,6 +6,11 @@
 // retry-scheduled type-0 assignments; an identity is detached only if this controller attached it, Azure
 // still has it, no assignment on the same VM/VMSS needs it, and it is neither immutable nor the cluster's;
 // types 1 and 2 need no ARM call; quarantined assignments only get their AzureAssignedIdentity status.
+// The one exception to "never detach what is needed": an identity deleted and re-created in Azure under the
+// same name is detached (once per target, resource ID and client ID) so that it is attached again (see
+// `recreated` in plan.cpp); the projection records the repair from the ArmOperationStarted.
+// An AzureAssignedIdentity is rewritten when its references or its copy of the identity (client ID,
+// resource ID, type) differ from the state; an unknown copy (v1 events) counts as different, once.
 // In managed mode there is no controller work: the plan is empty.
 
 #include <cstdint>

@@ -266,6 +266,8 @@ struct Applier {
       }
     }
     if (t.in_flight.empty()) erase_missing(t.ours, t.present);
+    t.unconfirmed.clear();
+    if (!t.repaired.empty()) detail::prune_repaired(s, e.target, t);
     t.last_seq = seq;
     const auto check = [&](Assignment& a) {
       if (a.phase == Phase::assigned && !t.present.contains(a.resource_id)) {
@@ -285,6 +287,7 @@ struct Applier {
     Operation op{e.operation_id, e.target, {}, {}, e.caused_by, e.at_ms};
     for (const auto& id : e.add) op.add.push_back(to_lower(id));
     for (const auto& id : e.remove) op.remove.push_back(to_lower(id));
+    detail::record_repairs(s, e.target, op.remove);
     s.operations[e.operation_id] = std::move(op);
     s.targets[e.target].in_flight = e.operation_id;
   }
@@ -305,11 +308,12 @@ struct Applier {
     auto& t = s.targets[e.target];
     for (const auto& rid : op.add) {
       t.ours.insert(rid);
-      t.present.try_emplace(rid, VmIdentity{rid, {}, {}});
+      if (t.present.try_emplace(rid, VmIdentity{rid, {}, {}}).second) t.unconfirmed.insert(rid);
     }
     for (const auto& rid : op.remove) {
       t.ours.erase(rid);
       t.present.erase(rid);
+      t.unconfirmed.erase(rid);
     }
     t.failures = 0;
     t.not_before_ms = 0;

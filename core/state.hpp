@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/events.hpp"
@@ -58,8 +59,15 @@ struct TargetState {
   bool observed{false};                       // Azure's identity list has been read at least once
   std::map<std::string, VmIdentity> present;  // lower-case resource ID -> as Azure reports it
   std::set<std::string> ours;                 // lower-case resource IDs this controller attached
-  std::string in_flight;                      // operation ID of the PATCH in progress; empty when idle
-  std::int64_t not_before_ms{0};              // back-off after a failure or throttling
+  // In `present` only because our PATCH succeeded: no Azure read has reported their client and principal
+  // IDs yet (empty there means unknown, not null). A read clears it.
+  std::set<std::string> unconfirmed;
+  // (resource ID, the AzureIdentity's client ID) detached as recreated in Azure: each at most once, so that
+  // a wrong client ID in an AzureIdentity cannot make a detach loop. Pruned when nothing on the target
+  // uses the resource ID any more.
+  std::set<std::pair<std::string, std::string>> repaired;
+  std::string in_flight;          // operation ID of the PATCH in progress; empty when idle
+  std::int64_t not_before_ms{0};  // back-off after a failure or throttling
   int failures{0};
   Seq last_seq{0};  // the last event that changed what this target needs or has
   bool operator==(const TargetState&) const = default;

@@ -66,10 +66,22 @@ json::value target_json(const ArmTarget& key, const TargetState& t) {
   for (const auto& [rid, id] : t.present) present.push_back(to_json(id));
   json::array ours;
   for (const auto& rid : t.ours) ours.emplace_back(rid);
-  return json::object{{"target", key.to_string()},     {"observed", t.observed},
-                      {"present", std::move(present)}, {"ours", std::move(ours)},
-                      {"inFlight", t.in_flight},       {"notBeforeMs", t.not_before_ms},
-                      {"failures", t.failures},        {"lastSeq", t.last_seq}};
+  json::object o{{"target", key.to_string()}, {"observed", t.observed},  {"present", std::move(present)},
+                 {"ours", std::move(ours)},   {"inFlight", t.in_flight}, {"notBeforeMs", t.not_before_ms},
+                 {"failures", t.failures},    {"lastSeq", t.last_seq}};
+  // Both absent from checkpoints written before recreated identities were repaired by the planner.
+  if (!t.unconfirmed.empty()) {
+    json::array unconfirmed;
+    for (const auto& rid : t.unconfirmed) unconfirmed.emplace_back(rid);
+    o["unconfirmed"] = std::move(unconfirmed);
+  }
+  if (!t.repaired.empty()) {
+    json::array repaired;
+    for (const auto& [rid, client] : t.repaired)
+      repaired.push_back(json::object{{"resourceID", rid}, {"clientID", client}});
+    o["repaired"] = std::move(repaired);
+  }
+  return o;
 }
 
 void read_target_state(JsonReader& r, State& s) {
@@ -82,6 +94,8 @@ void read_target_state(JsonReader& r, State& s) {
     t.present[to_lower(id.resource_id)] = std::move(id);
   }
   for (auto& rid : r.strings("ours")) t.ours.insert(std::move(rid));
+  for (auto& rid : r.strings("unconfirmed")) t.unconfirmed.insert(std::move(rid));
+  for (auto& item : r.items("repaired")) t.repaired.emplace(item.str("resourceID"), item.opt_str("clientID"));
   t.in_flight = r.opt_str("inFlight");
   t.not_before_ms = r.opt_i64("notBeforeMs");
   t.failures = static_cast<int>(r.opt_i64("failures"));

@@ -21,6 +21,7 @@ std::vector<Event> samples() {
             VmRef{VmKind::vm, "s", "rg", "n0", ""}, "15"};
   AssignedIdentity aai{{"default", "aai"}, {"d", "p"}, {"d", "x"}, {"d", "b"}, "n0",
                        "Quarantined",      "why",      "16"};
+  aai.identity_copy = IdentityCopy{9, "cid", rid};
   Settings settings{true, Mode::managed, {"imm"}, {"cluster"}, RetryPolicy{10, 20, 3}};
   return {
       PodObserved{1, pod},

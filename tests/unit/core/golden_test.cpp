@@ -61,11 +61,15 @@ json::object summarise(const State& s, const Plan& p, std::int64_t now) {
     changes.push_back(json::object{{"target", c.target.to_string()}, {"add", add}, {"remove", remove}});
   }
   json::array writes;
-  for (const auto& w : p.aai_writes)
-    writes.push_back(json::object{{"kind", kind_name(w.kind)},
-                                  {"pod", w.assigned.pod.to_string()},
-                                  {"identity", w.assigned.identity.to_string()},
-                                  {"status", w.assigned.status}});
+  for (const auto& w : p.aai_writes) {
+    json::object o{{"kind", kind_name(w.kind)},
+                   {"pod", w.assigned.pod.to_string()},
+                   {"identity", w.assigned.identity.to_string()},
+                   {"status", w.assigned.status}};
+    // The client ID of the embedded identity copy the write carries (what NMI reads from the AAI).
+    if (w.assigned.identity_copy) o["clientID"] = w.assigned.identity_copy->client_id;
+    writes.push_back(std::move(o));
+  }
   json::value wake = nullptr;
   if (p.wake_at_ms) wake = *p.wake_at_ms;
   return json::object{{"nowMs", now}, {"wakeAtMs", wake},           {"assignments", assignments},
@@ -75,7 +79,8 @@ json::object summarise(const State& s, const Plan& p, std::int64_t now) {
 }  // namespace
 
 TEST_CASE("Golden event logs replay to their expected projection and plan", "[unit]") {
-  auto name = GENERATE(as<std::string>{}, "vm_assign", "vmss_shared", "quarantine_throttle");
+  auto name = GENERATE(as<std::string>{}, "vm_assign", "vmss_shared", "quarantine_throttle", "aai_upgrade",
+                       "identity_edit");
   CAPTURE(name);
   const auto expected = json::parse(read_file(golden_dir() + name + ".expected.json")).as_object();
   std::istringstream lines(read_file(golden_dir() + name + ".events.jsonl"));

@@ -148,6 +148,7 @@ TEST_CASE("AzureAssignedIdentity status follows the assignment and orphans are d
   auto log = matched_cluster();
   const auto* a = log.find(kPod, kId);
   AssignedIdentity aai{a->aai, kPod, kId, {"d", "b"}, "n0", "Created", "", "5"};
+  aai.identity_copy = IdentityCopy{0, "client-x", rid("x")};  // as the writer embeds msi("d", "x")
   log.add(AssignedIdentityWritten{0, WriteAction::created, aai});
   attach_x(log);
   auto p = plan(log.state, log.now_ms);

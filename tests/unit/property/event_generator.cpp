@@ -147,6 +147,12 @@ void EventGenerator::random_object_event() {
         aai = {a.aai,    a.pod,  a.identity, a.binding, a.node, std::string(to_string(a.phase)),
                a.reason, version};
         if (rng_.chance(20)) aai.status.clear();  // written by MIC < 1.5
+        // The embedded identity copy: current, stale (the identity was edited since), or unknown (v1 log).
+        if (const auto id = state_.identities.find(a.identity);
+            id != state_.identities.end() && rng_.chance(70))
+          aai.identity_copy =
+              IdentityCopy{id->second.raw_type, rng_.chance(20) ? "old-client" : id->second.client_id,
+                           id->second.resource_id};
       } else {
         aai = {{"default", "stale-" + std::to_string(rng_.below(3))},
                {ns, "p0"},
@@ -225,8 +231,19 @@ void EventGenerator::observe_azure() {
   VmIdentitiesObserved obs;
   obs.target = target;
   if (const auto t = state_.targets.find(target); t != state_.targets.end()) {
-    for (const auto& [r, id] : t->second.present)
-      if (!rng_.chance(10)) obs.identities.push_back(id);
+    for (const auto& [r, id] : t->second.present) {
+      if (rng_.chance(10)) continue;
+      auto reported = id;
+      // What our PATCH attached gets its IDs from Azure, mostly the AzureIdentity's client ID; sometimes
+      // null ones (an identity re-created in Azure), which the planner repairs.
+      if (reported.client_id.empty() && !rng_.chance(15)) {
+        reported.client_id = "c-" + r;
+        for (const auto& [k, identity] : state_.identities)
+          if (iequals(identity.resource_id, r)) reported.client_id = identity.client_id;
+        reported.principal_id = "p-" + r;
+      }
+      obs.identities.push_back(reported);
+    }
   }
   if (rng_.chance(30)) obs.identities.push_back({kKubelet, "kubelet-client", "kubelet-principal"});
   if (rng_.chance(10)) {
