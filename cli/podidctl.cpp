@@ -1,4 +1,5 @@
-// podidctl: replay the event log for audit and debugging, export a support snapshot, run migrations.
+// podidctl: replay the event log for audit and debugging, export a support snapshot, run migrations, clean
+// up a node after a crashed node proxy.
 // Exit codes: 0 success, 1 the operation failed (the message says why), 2 bad usage.
 
 #include <CLI/CLI.hpp>
@@ -18,6 +19,7 @@
 
 #include "cli/explain.hpp"
 #include "cli/migrate.hpp"
+#include "cli/node_cleanup.hpp"
 #include "cli/snapshot.hpp"
 #include "core/event_codec.hpp"
 #include "core/plan.hpp"
@@ -375,6 +377,21 @@ int main(int argc, char** argv) {
   mg->add_option("--stop-after-writes", migrate.options.stop_after_writes,
                  "Testing aid: stop as if interrupted after this many object writes");
 
+  cli::NodeCleanupOptions cleanup;
+  auto* node = app.add_subcommand("node", "Node maintenance");
+  node->require_subcommand(1);
+  auto* nc = node->add_subcommand(
+      "cleanup",
+      "Remove the interception rules a node proxy killed outright left behind (run on the node, as root, "
+      "in its network namespace). Exit 0 removed or nothing to remove, 1 failed or refused");
+  std::string cleanup_backend = "auto";
+  nc->add_option("--backend", cleanup_backend,
+                 "auto: every backend in use on the node; legacy: chains aad-metadata*; nft: table ip podid")
+      ->check(CLI::IsMember({"auto", "legacy", "nft"}))
+      ->capture_default_str();
+  nc->add_flag("--dry-run", cleanup.dry_run, "Print what would be removed; change nothing");
+  nc->add_flag("--force", cleanup.force, "Run even while a podid-nodeproxy process is alive on the host");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -384,5 +401,11 @@ int main(int argc, char** argv) {
   if (ex->parsed()) return run_export(exp);
   if (im->parsed()) return run_import(imp);
   if (mg->parsed()) return run_migrate(migrate);
+  if (nc->parsed()) {
+    cleanup.backend = cleanup_backend == "legacy" ? cli::CleanupBackend::legacy
+                      : cleanup_backend == "nft"  ? cli::CleanupBackend::nft
+                                                  : cli::CleanupBackend::auto_detect;
+    return cli::run_node_cleanup(cleanup, std::cout, std::cerr);
+  }
   return 2;
 }
