@@ -23,6 +23,7 @@
 #include "arm/http_arm_client.hpp"
 #include "arm/token_source_factory.hpp"
 #include "cli/controller.hpp"
+#include "cli/duration.hpp"
 #include "cli/nodeproxy_replication.hpp"
 #include "core/http/http_server.hpp"
 #include "store/rocks_event_store.hpp"
@@ -39,23 +40,6 @@ class StderrSink final : public core::Sink {
  public:
   void write(core::LogLevel, std::string_view line) override { std::cerr << line << '\n'; }
 };
-
-// "500ms", "30s", "3m", "1h" or plain seconds.
-std::chrono::milliseconds parse_duration(const std::string& text) {
-  std::size_t used = 0;
-  const double value = std::stod(text, &used);
-  const auto unit = text.substr(used);
-  double ms = value * 1000;
-  if (unit == "ms")
-    ms = value;
-  else if (unit == "m")
-    ms = value * 60000;
-  else if (unit == "h")
-    ms = value * 3600000;
-  else if (!unit.empty() && unit != "s")
-    throw CLI::ValidationError("duration", "unknown unit in " + text);
-  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
-}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -159,6 +143,19 @@ int main(int argc, char** argv) {
   cli::ReplicationFlags replication_flags;  // replication to node proxies
   cli::add_replication_flags(app, replication_flags);
   CLI11_PARSE(app, argc, argv);
+  // Durations are checked before anything starts: a typo exits 2 naming the flag.
+  std::chrono::milliseconds drift_ms{}, sync_retry_ms{}, retention_age_ms{};
+  for (auto [flag, text, out] : {std::tuple{"--identity-assignment-reconcile-interval", &drift, &drift_ms},
+                                 std::tuple{"--sync-retry-interval", &sync_retry, &sync_retry_ms},
+                                 std::tuple{"--retention-max-age", &retention_age, &retention_age_ms}}) {
+    if (text->empty()) continue;
+    auto parsed = cli::parse_duration(*text);
+    if (!parsed) {
+      std::cerr << "podid-controller: " << flag << ": " << parsed.error().message << '\n';
+      return 2;
+    }
+    *out = *parsed;
+  }
   if (auto valid = cli::validate(replication_flags); !valid) {
     std::cerr << "podid-controller: " << valid.error().message << '\n';
     return 2;
@@ -215,12 +212,12 @@ int main(int argc, char** argv) {
     options.settings.immutable_identities = split(immutable);
     if (cloud && !cloud->user_assigned_identity_id.empty())
       options.settings.cluster_identities.push_back(core::to_lower(cloud->user_assigned_identity_id));
-    options.drift_interval = parse_duration(drift);
-    options.max_idle = parse_duration(sync_retry);
+    options.drift_interval = drift_ms;
+    options.max_idle = sync_retry_ms;
     options.checkpoint_every = checkpoint_every;
     if (!retention_age.empty() || retention_bytes || retention_events) {
       store::RetentionPolicy retention;
-      if (!retention_age.empty()) retention.max_age_ms = parse_duration(retention_age).count();
+      if (!retention_age.empty()) retention.max_age_ms = retention_age_ms.count();
       retention.max_bytes = retention_bytes;
       retention.max_events = retention_events;
       options.retention = retention;

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdlib>
 
+#include "cli/duration.hpp"
 #include "core/model.hpp"
 
 namespace podid::cli {
@@ -27,23 +28,6 @@ bool ipv4(const std::string& text) {
 }
 
 }  // namespace
-
-core::Result<std::chrono::milliseconds> parse_duration(std::string_view text) {
-  double value = 0;
-  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || value < 0) return bad("duration", "not a duration: \"" + std::string(text) + "\"");
-  const std::string_view unit(p, static_cast<std::size_t>(text.data() + text.size() - p));
-  double ms = value * 1000;
-  if (unit == "ms")
-    ms = value;
-  else if (unit == "m")
-    ms = value * 60000;
-  else if (unit == "h")
-    ms = value * 3600000;
-  else if (!unit.empty() && unit != "s")
-    return bad("duration", "unknown unit in \"" + std::string(text) + "\" (ms, s, m, h)");
-  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
-}
 
 void add_nodeproxy_flags(CLI::App& app, NodeProxyConfig& c) {
   if (const char* v = std::getenv("FORCENAMESPACED"); v != nullptr && std::string_view(v) == "true")

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/duration.hpp"  // parse_duration, for callers of validate()
 #include "core/logger.hpp"
 #include "core/result.hpp"
 
@@ -50,8 +51,5 @@ void add_nodeproxy_flags(CLI::App& app, NodeProxyConfig& config);
 
 // Checks values and combinations and fills the derived fields; invalid errors name the flag.
 [[nodiscard]] core::Status validate(NodeProxyConfig& config);
-
-// "500ms", "30s", "3m", "1h" or plain seconds; invalid otherwise.
-[[nodiscard]] core::Result<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 }  // namespace podid::cli
