@@ -1,5 +1,6 @@
 #include "tests/bench/bench_support.hpp"
 
+#include <benchmark/benchmark.h>
 #include <malloc.h>
 #include <stdlib.h>
 
@@ -8,6 +9,17 @@
 #include <system_error>
 
 namespace podid::bench {
+
+int run_main(int argc, char** argv,
+             const std::function<std::shared_ptr<void>(const Options&)>& register_benchmarks) {
+  const auto options = parse_options(argc, argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  const auto data = register_benchmarks(options);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
 
 Options parse_options(int& argc, char** argv) {
   Options o;

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "tests/bench/workload.hpp"
@@ -19,6 +21,12 @@ struct Options {
 
 // Removes our flags from argv (so benchmark::Initialize sees only its own) and returns them.
 [[nodiscard]] Options parse_options(int& argc, char** argv);
+
+// The main() of every benchmark executable: our flags, then Google Benchmark's (an unknown one is an error,
+// exit 1), then `register_benchmarks(options)`, whose result (the data the benchmarks read, or nullptr) is
+// kept alive while they run.
+int run_main(int argc, char** argv,
+             const std::function<std::shared_ptr<void>(const Options&)>& register_benchmarks);
 
 // 10,000 pods / 1,000 identities / 500 nodes, or a small cluster with --podid_smoke.
 [[nodiscard]] ClusterShape cluster_shape(const Options& o);

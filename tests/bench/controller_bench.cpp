@@ -126,11 +126,8 @@ void register_all(const Options& o) {
 }  // namespace podid::bench
 
 int main(int argc, char** argv) {
-  const auto options = podid::bench::parse_options(argc, argv);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  podid::bench::register_all(options);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return podid::bench::run_main(argc, argv, [](const podid::bench::Options& options) {
+    podid::bench::register_all(options);
+    return std::shared_ptr<void>();
+  });
 }

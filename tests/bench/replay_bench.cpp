@@ -183,12 +183,9 @@ void register_all(ReplayLog& rl) {
 }  // namespace podid::bench
 
 int main(int argc, char** argv) {
-  const auto options = podid::bench::parse_options(argc, argv);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  podid::bench::ReplayLog log(options);
-  podid::bench::register_all(log);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return podid::bench::run_main(argc, argv, [](const podid::bench::Options& options) {
+    auto log = std::make_shared<podid::bench::ReplayLog>(options);
+    podid::bench::register_all(*log);
+    return std::shared_ptr<void>(log);
+  });
 }
