@@ -94,6 +94,7 @@ Result<AzureIdentity> decode_identity(const boost::json::value& v) {
   id.tenant_id = spec.opt_str("tenantID");
   auto secret = spec.opt_child("clientPassword");
   id.secret_ref = {secret.opt_str("name"), secret.opt_str("namespace")};
+  id.auxiliary_tenant_ids = spec.strings("auxiliaryTenantIDs");
   PODID_TRY(r.status());
   return id;
 }

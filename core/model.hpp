@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.hpp"
 
@@ -77,6 +78,7 @@ struct AzureIdentity {
   bool namespaced{false};  // annotation aadpodidentity.k8s.io/Behavior: namespaced
   std::string resource_version;
   std::int64_t generation{0};
+  std::vector<std::string> auxiliary_tenant_ids;  // spec.auxiliaryTenantIDs (type 1: multi-tenant tokens)
   bool operator==(const AzureIdentity&) const = default;
 };
 

@@ -69,16 +69,19 @@ void read(JsonReader& r, Pod& out) {
 }
 
 json::value to_json(const AzureIdentity& v) {
-  return json::object{
-      {"key", key_json(v.key)},
-      {"type", v.raw_type},
-      {"resourceID", v.resource_id},
-      {"clientID", v.client_id},
-      {"tenantID", v.tenant_id},
-      {"secretRef", json::object{{"name", v.secret_ref.name}, {"namespace", v.secret_ref.ns}}},
-      {"namespaced", v.namespaced},
-      {"resourceVersion", v.resource_version},
-      {"generation", v.generation}};
+  json::object o{{"key", key_json(v.key)},
+                 {"type", v.raw_type},
+                 {"resourceID", v.resource_id},
+                 {"clientID", v.client_id},
+                 {"tenantID", v.tenant_id},
+                 {"secretRef", json::object{{"name", v.secret_ref.name}, {"namespace", v.secret_ref.ns}}},
+                 {"namespaced", v.namespaced},
+                 {"resourceVersion", v.resource_version},
+                 {"generation", v.generation}};
+  // Written only when set, so events and checkpoints of identities without it stay byte-identical.
+  if (!v.auxiliary_tenant_ids.empty())
+    o["auxiliaryTenantIDs"] = json::array(v.auxiliary_tenant_ids.begin(), v.auxiliary_tenant_ids.end());
+  return o;
 }
 
 void read(JsonReader& r, AzureIdentity& out) {
@@ -90,6 +93,7 @@ void read(JsonReader& r, AzureIdentity& out) {
   out.tenant_id = r.opt_str("tenantID");
   auto s = r.opt_child("secretRef");
   out.secret_ref = {s.opt_str("name"), s.opt_str("namespace")};
+  out.auxiliary_tenant_ids = r.strings("auxiliaryTenantIDs");  // absent (older events): none
   out.namespaced = r.opt_bool("namespaced");
   out.resource_version = r.opt_str("resourceVersion");
   out.generation = r.opt_i64("generation");

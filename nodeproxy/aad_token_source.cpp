@@ -17,35 +17,51 @@ boost::asio::awaitable<core::Result<Token>> AadTokenSource::fetch(TokenRequest r
   if (id.client_id.empty() || id.tenant_id.empty())
     co_return core::make_error(core::ErrorCode::invalid,
                                "Identity " + name + " needs a client ID and a tenant ID");
-  if (id.secret_ref.name.empty())
-    co_return core::make_error(core::ErrorCode::invalid, "Identity " + name + " references no Secret");
-  core::SecretRef ref = id.secret_ref;
-  if (ref.ns.empty()) ref.ns = id.key.ns;
-  auto data = co_await secrets_.read(ref);
-  if (!data) {
-    auto e = data.error();
-    e.message =
-        "Reading Secret " + ref.ns + "/" + ref.name + " of identity " + name + " failed: " + e.message;
-    co_return e;
+  // Upstream used auxiliary tenants for type 1 only; a type-2 identity's list is ignored, as there.
+  const bool multi_tenant = id.type == core::IdentityType::service_principal;
+  if (multi_tenant && id.auxiliary_tenant_ids.size() > kMaxAuxiliaryTenants)
+    co_return core::make_error(
+        core::ErrorCode::invalid,
+        "Identity " + name + " lists " + std::to_string(id.auxiliary_tenant_ids.size()) +
+            " auxiliary tenants; at most " + std::to_string(kMaxAuxiliaryTenants) + " are supported");
+  if (multi_tenant)
+    for (const auto& tenant : id.auxiliary_tenant_ids)
+      if (tenant.empty())
+        co_return core::make_error(core::ErrorCode::invalid,
+                                   "Identity " + name + " lists an empty auxiliary tenant ID");
+  auto credential = co_await read_credential(secrets_, id);
+  if (!credential) co_return credential.error();
+  auto token = co_await fetch_tenant(*credential, id, id.tenant_id, request.resource);
+  if (!token || !multi_tenant) co_return token;
+  for (const auto& tenant : id.auxiliary_tenant_ids) {
+    auto aux = co_await fetch_tenant(*credential, id, tenant, request.resource);
+    if (!aux) {
+      auto e = aux.error();
+      e.message = "Auxiliary tenant " + tenant + ": " + e.message;
+      co_return e;
+    }
+    token->auxiliary.push_back(std::move(*aux));
   }
-  const auto secret = data->find(std::string(kClientSecretKey));
-  if (secret == data->end())
-    co_return core::make_error(core::ErrorCode::invalid, "Secret " + ref.ns + "/" + ref.name +
-                                                             " of identity " + name + " has no key '" +
-                                                             std::string(kClientSecretKey) + "'");
+  co_return token;
+}
+
+boost::asio::awaitable<core::Result<Token>> AadTokenSource::fetch_tenant(
+    const ServicePrincipalCredential& credential, const SnapshotIdentity& id, const std::string& tenant,
+    const std::string& resource) {
   http::Request req;
   req.method = "POST";
-  req.url = authority_ + "/" + http::url_encode(id.tenant_id) + "/oauth2/token";
+  req.url = authority_ + "/" + http::url_encode(tenant) + "/oauth2/token";
+  auto auth = credential.form_auth(id.client_id, req.url, clock_.now_ms());
+  if (!auth) co_return auth.error();
   req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-  req.body = "grant_type=client_credentials&client_id=" + http::url_encode(id.client_id) +
-             "&client_secret=" + http::url_encode(secret->second.value()) +
-             "&resource=" + http::url_encode(request.resource);
+  req.body = "grant_type=client_credentials&client_id=" + http::url_encode(id.client_id) + *auth +
+             "&resource=" + http::url_encode(resource);
   req.timeout = timeout_;
   auto res = co_await client_.request(std::move(req));
   if (!res) co_return res.error();
   if (!res->success())
     co_return upstream_error("AAD", res->status, res->body, res->header("Retry-After").value_or(""));
-  co_return parse_token_json(res->body, id.client_id, request.resource, clock_.now_ms() / 1000);
+  co_return parse_token_json(res->body, id.client_id, resource, clock_.now_ms() / 1000);
 }
 
 }  // namespace podid::nodeproxy

@@ -2,7 +2,8 @@
 // Responses in the shape Azure's IMDS uses: errors as {"error": ..., "error_description": ...} with
 // `application/json; charset=utf-8`, and tokens as a JSON object whose values are all strings
 // (access_token, client_id, expires_in, expires_on, ext_expires_in, not_before, refresh_token, resource,
-// token_type).
+// token_type). A token with auxiliary tokens is answered as a JSON array of such objects, primary first
+// (upstream NMI's multi-tenant answer).
 
 #include <chrono>
 #include <cstdint>

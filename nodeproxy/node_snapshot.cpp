@@ -32,6 +32,7 @@ SnapshotIdentity from_identity(const core::State& s, const core::Node* node, con
   out.resource_id = id.resource_id;
   out.tenant_id = id.tenant_id;
   out.secret_ref = id.secret_ref;
+  out.auxiliary_tenant_ids = id.auxiliary_tenant_ids;
   if (id.type == core::IdentityType::user_assigned_msi)
     out.principal_id = principal_of(s, node, id.resource_id);
   return out;
@@ -123,17 +124,21 @@ json::object labels_json(const core::Labels& labels) {
 }
 
 json::object identity_json(const SnapshotIdentity& id) {
-  return {{"namespace", id.key.ns},
-          {"name", id.key.name},
-          {"type", id.raw_type},
-          {"clientID", id.client_id},
-          {"resourceID", id.resource_id},
-          {"principalID", id.principal_id},
-          {"tenantID", id.tenant_id},
-          {"secretName", id.secret_ref.name},
-          {"secretNamespace", id.secret_ref.ns},
-          {"phase", id.phase ? core::to_string(*id.phase) : std::string_view{}},
-          {"reason", id.reason}};
+  json::object o{{"namespace", id.key.ns},
+                 {"name", id.key.name},
+                 {"type", id.raw_type},
+                 {"clientID", id.client_id},
+                 {"resourceID", id.resource_id},
+                 {"principalID", id.principal_id},
+                 {"tenantID", id.tenant_id},
+                 {"secretName", id.secret_ref.name},
+                 {"secretNamespace", id.secret_ref.ns},
+                 {"phase", id.phase ? core::to_string(*id.phase) : std::string_view{}},
+                 {"reason", id.reason}};
+  // Only when set: a node proxy of an older version reads the snapshot as it did before.
+  if (!id.auxiliary_tenant_ids.empty())
+    o["auxiliaryTenantIDs"] = json::array(id.auxiliary_tenant_ids.begin(), id.auxiliary_tenant_ids.end());
+  return o;
 }
 
 }  // namespace
@@ -189,6 +194,7 @@ core::Result<NodeSnapshot> decode_snapshot(std::string_view text) {
       id.principal_id = i.opt_str("principalID");
       id.tenant_id = i.opt_str("tenantID");
       id.secret_ref = {i.opt_str("secretName"), i.opt_str("secretNamespace")};
+      id.auxiliary_tenant_ids = i.strings("auxiliaryTenantIDs");  // absent (older controllers): none
       const std::string phase = i.opt_str("phase");
       if (!phase.empty()) {
         id.phase = core::parse_phase(phase);

@@ -34,6 +34,7 @@ struct SnapshotIdentity {
   core::SecretRef secret_ref;
   std::optional<core::Phase> phase;  // empty: an AzureAssignedIdentity without status (old controllers)
   std::string reason;                // Quarantined / RetryScheduled: why
+  std::vector<std::string> auxiliary_tenant_ids;  // type 1: the answer is an array (see README)
   bool operator==(const SnapshotIdentity&) const = default;
 };
 

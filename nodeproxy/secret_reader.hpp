@@ -22,6 +22,9 @@ using SecretData = std::map<std::string, core::Secret<std::string>>;
 // The key that holds a service principal's client secret (as upstream's docs create it:
 // `kubectl create secret generic <name> --from-literal=clientSecret=<secret>`).
 inline constexpr std::string_view kClientSecretKey = "clientSecret";
+// A type-2 identity's Secret: the PKCS#12 (DER bytes) and its password (upstream's keys).
+inline constexpr std::string_view kCertificateKey = "certificate";
+inline constexpr std::string_view kCertificatePasswordKey = "password";
 
 class SecretReader {
  public:

@@ -13,7 +13,7 @@ namespace asio = boost::asio;
 
 // One upstream call in flight; waiters sleep on the timer until the caller cancels it.
 struct TokenCache::Flight {
-  explicit Flight(asio::any_io_executor ex) : done(ex, asio::steady_timer::time_point::max()) {}
+  explicit Flight(const asio::any_io_executor& ex) : done(ex, asio::steady_timer::time_point::max()) {}
   asio::steady_timer done;
   std::optional<core::Result<Token>> result;
 };
@@ -26,8 +26,11 @@ TokenCache::~TokenCache() = default;
 namespace {
 
 std::string identity_part(const SnapshotIdentity& id) {
-  return id.key.to_string() + "|" + std::to_string(id.raw_type) + "|" + core::to_lower(id.client_id) + "|" +
-         core::to_lower(id.tenant_id);
+  std::string out = id.key.to_string() + "|" + std::to_string(id.raw_type) + "|" +
+                    core::to_lower(id.client_id) + "|" + core::to_lower(id.tenant_id);
+  // The auxiliary tenants shape the answer (one token or an array), so a change is a different grant.
+  for (const auto& tenant : id.auxiliary_tenant_ids) out += "|" + core::to_lower(tenant);
+  return out;
 }
 
 }  // namespace
@@ -40,7 +43,7 @@ asio::awaitable<core::Result<Token>> TokenCache::fetch(TokenRequest request) {
   const std::string key = key_of(request);
   const std::int64_t now_s = clock_.now_ms() / 1000;
   if (const auto it = entries_.find(key); it != entries_.end()) {
-    if (now_s + options_.refresh_margin.count() < it->second.token.expires_on) {
+    if (now_s + options_.refresh_margin.count() < earliest_expiry(it->second.token)) {
       ++counters_.hits;
       co_return it->second.token;
     }
@@ -64,9 +67,10 @@ asio::awaitable<core::Result<Token>> TokenCache::fetch(TokenRequest request) {
   flights_.erase(key);
   if (result) {
     if (entries_.size() >= options_.max_entries && !entries_.empty()) {
-      const auto soonest = std::min_element(
-          entries_.begin(), entries_.end(),
-          [](const auto& a, const auto& b) { return a.second.token.expires_on < b.second.token.expires_on; });
+      const auto soonest =
+          std::min_element(entries_.begin(), entries_.end(), [](const auto& a, const auto& b) {
+            return earliest_expiry(a.second.token) < earliest_expiry(b.second.token);
+          });
       entries_.erase(soonest);
       ++counters_.evicted;
     }

@@ -1,10 +1,10 @@
 #pragma once
 // TokenCache: a TokenSource in front of another, keyed by (identity, resource). A token is served while
-// it has more than `refresh_margin` left (default 5 minutes), so it is refreshed well before it expires;
-// concurrent misses for one key wait for the one upstream call in flight; at most `max_entries` tokens
-// (the one expiring first is evicted); retain() drops tokens of identities no pod of the node may use any
-// more. Errors are not cached. The pipeline authorises every request before it asks the cache, so a
-// cached token is only ever handed to a pod that may use that identity now.
+// it (and each of its auxiliary tokens) has more than `refresh_margin` left (default 5 minutes), so it is
+// refreshed well before it expires; concurrent misses for one key wait for the one upstream call in flight;
+// at most `max_entries` tokens (the one expiring first is evicted); retain() drops tokens of identities no
+// pod of the node may use any more. Errors are not cached. The pipeline authorises every request before it
+// asks the cache, so a cached token is only ever handed to a pod that may use that identity now.
 // Thread-safety: one single-threaded executor. Tokens are held in core::Secret and never logged.
 
 #include <chrono>
@@ -44,7 +44,8 @@ class TokenCache final : public TokenSource {
   [[nodiscard]] std::size_t size() const { return entries_.size(); }
   [[nodiscard]] const TokenCacheCounters& counters() const { return counters_; }
 
-  // The cache key: identity key, type, client ID, tenant and resource.
+  // The cache key: identity key, type, client ID, tenant, auxiliary tenants and resource. The Secret's
+  // content is not part of it (types 1 and 2 alike): the Secret is read only on a miss.
   [[nodiscard]] static std::string key_of(const TokenRequest& request);
 
  private:

@@ -1,7 +1,7 @@
 #pragma once
 // TypedTokenSource: sends each request to the source for its identity's type (0: managed identity through
-// the node's IMDS, 1: service principal secret through AAD). Type 2 (certificate) and unknown types are
-// `invalid` errors. Lifetime: the sources outlive it.
+// the node's IMDS; 1 and 2: service principal with a secret or a certificate, through AAD). Unknown types
+// are `invalid` errors. Lifetime: the sources outlive it.
 
 #include "nodeproxy/token_source.hpp"
 
@@ -17,6 +17,7 @@ class TypedTokenSource final : public TokenSource {
       case core::IdentityType::user_assigned_msi:
         co_return co_await msi_.fetch(std::move(request));
       case core::IdentityType::service_principal:
+      case core::IdentityType::service_principal_certificate:
         co_return co_await sp_.fetch(std::move(request));
       default:
         co_return core::make_error(core::ErrorCode::invalid, "Identity " + request.identity.key.to_string() +

@@ -1,7 +1,11 @@
 // node_snapshot(): what one node gets from the control plane's state, and the JSON codec.
 #include "nodeproxy/node_snapshot.hpp"
 
+#include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
+
+#include "core/event_codec.hpp"
+#include "core/k8s_objects.hpp"
 
 using namespace podid;
 using namespace podid::nodeproxy;
@@ -167,4 +171,58 @@ TEST_CASE("Snapshots survive a JSON round trip and bad JSON is corrupt", "[unit]
   CHECK(bad_phase.error().code == core::ErrorCode::corrupt);
   CHECK(bad_phase.error().message.find("phase") != std::string::npos);
   CHECK_FALSE(decode_snapshot(R"({"node":"n","seq":1,"mode":"other"})").has_value());
+}
+
+TEST_CASE("auxiliaryTenantIDs travel from the AzureIdentity to the snapshot and back; absent is empty",
+          "[unit]") {
+  core::State s = two_nodes();
+  s.identities.at({"web", "sp"}).auxiliary_tenant_ids = {"aux-1", "aux-2"};
+  const auto snap = node_snapshot(s, "node-0");
+  CHECK(snap.pods[0].identities[2].auxiliary_tenant_ids == std::vector<std::string>{"aux-1", "aux-2"});
+  CHECK(snap.pods[0].identities[0].auxiliary_tenant_ids.empty());
+  const auto text = encode_snapshot(snap);
+  CHECK(text.find(R"("auxiliaryTenantIDs":["aux-1","aux-2"])") != std::string::npos);
+  const auto back = decode_snapshot(text);
+  REQUIRE(back.has_value());
+  CHECK(*back == snap);
+  // Written only when set: a snapshot without any reads the same in an older node proxy.
+  CHECK(encode_snapshot(node_snapshot(two_nodes(), "node-0")).find("auxiliaryTenantIDs") ==
+        std::string::npos);
+  const auto old = decode_snapshot(
+      R"({"node":"n","seq":1,"mode":"standard","pods":[{"namespace":"a","name":"b","ip":"1.2.3.4",
+          "identities":[{"namespace":"a","name":"i","type":1,"tenantID":"t"}]}],"exceptions":[]})");
+  REQUIRE(old.has_value());
+  CHECK(old->pods[0].identities[0].auxiliary_tenant_ids.empty());
+  const auto wrong = decode_snapshot(
+      R"({"node":"n","seq":1,"mode":"standard","pods":[{"namespace":"a","name":"b","ip":"1.2.3.4",
+          "identities":[{"namespace":"a","name":"i","type":1,"auxiliaryTenantIDs":"t"}]}],"exceptions":[]})");
+  REQUIRE_FALSE(wrong.has_value());
+  CHECK(wrong.error().code == core::ErrorCode::corrupt);
+}
+
+TEST_CASE("auxiliaryTenantIDs are read from the AzureIdentity and kept by its event; old events have none",
+          "[unit]") {
+  const auto id = core::decode_identity(boost::json::parse(
+      R"({"apiVersion":"aadpodidentity.k8s.io/v1","kind":"AzureIdentity",
+          "metadata":{"namespace":"web","name":"sp","resourceVersion":"5"},
+          "spec":{"type":1,"clientID":"c","tenantID":"t","auxiliaryTenantIDs":["aux-1","aux-2"],
+                  "clientPassword":{"name":"s","namespace":"web"}}})"));
+  REQUIRE(id.has_value());
+  CHECK(id->auxiliary_tenant_ids == std::vector<std::string>{"aux-1", "aux-2"});
+
+  core::IdentityObserved observed;
+  observed.identity = *id;
+  const auto line = core::encode_line(observed);
+  const auto back = core::decode_line(line);
+  REQUIRE(back.has_value());
+  CHECK(std::get<core::IdentityObserved>(*back).identity == *id);
+
+  // An event written before the field existed (no key) decodes with an empty list, and an identity
+  // without auxiliary tenants is written exactly as before.
+  observed.identity.auxiliary_tenant_ids.clear();
+  const auto plain = core::encode_line(observed);
+  CHECK(plain.find("auxiliaryTenantIDs") == std::string::npos);
+  const auto old = core::decode_line(plain);
+  REQUIRE(old.has_value());
+  CHECK(std::get<core::IdentityObserved>(*old).identity.auxiliary_tenant_ids.empty());
 }

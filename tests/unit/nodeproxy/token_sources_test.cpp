@@ -1,65 +1,15 @@
 // Token sources against a small loopback server: what they send, how answers and refusals are read, and
 // the clear errors for service principals whose Secret is missing or lacks the key.
-#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
-#include "core/http/http_server.hpp"
 #include "nodeproxy/aad_token_source.hpp"
 #include "nodeproxy/imds_token_source.hpp"
 #include "nodeproxy/token_json.hpp"
-#include "unit/http/run_async.hpp"
-#include "unit/nodeproxy/pipeline_fixture.hpp"
+#include "unit/nodeproxy/sources_fixture.hpp"
 
 using namespace podid;
 using namespace podid::testing;
 using nodeproxy::TokenRequest;
-
-namespace {
-
-// Answers with the configured status and body; records requests.
-struct Upstream {
-  explicit Upstream(boost::asio::io_context& io) {
-    auto s = http::HttpServer::create(io.get_executor(), {}, [this](http::Request r) { return serve(r); });
-    REQUIRE(s.has_value());
-    server = std::move(*s);
-    server->start();
-  }
-  boost::asio::awaitable<http::Response> serve(http::Request r) {
-    calls.push_back(r);
-    http::Response res;
-    res.status = status;
-    res.body = body;
-    if (!retry_after.empty()) res.headers.emplace_back("Retry-After", retry_after);
-    co_return res;
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server->port()); }
-  int status{200};
-  std::string body;
-  std::string retry_after;
-  std::vector<http::Request> calls;
-  std::unique_ptr<http::HttpServer> server;
-};
-
-struct SourcesFixture {
-  boost::asio::io_context io;
-  core::FakeClock clock{1'700'000'000'000};
-  Upstream upstream{io};
-  std::unique_ptr<http::HttpClient> client;
-  nodeproxy::MemorySecretReader secrets;
-  SourcesFixture() { client = std::move(*http::HttpClient::create(io.get_executor(), {})); }
-  ~SourcesFixture() { run_async(io, upstream.server->stop()); }
-};
-
-nodeproxy::SnapshotIdentity service_principal() {
-  auto id = identity("sp", "c1");
-  id.type = core::IdentityType::service_principal;
-  id.raw_type = 1;
-  id.tenant_id = "tenant-1";
-  id.secret_ref = {"sp-secret", ""};
-  return id;
-}
-
-}  // namespace
 
 TEST_CASE("The IMDS source asks with the identity's client ID and the Metadata header", "[unit]") {
   SourcesFixture fx;

@@ -1,17 +1,21 @@
-#include "arm/client_certificate.hpp"
+#include "core/http/client_certificate.hpp"
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
+#include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <random>
 #include <vector>
 
-namespace podid::arm {
+namespace podid::http {
 
 struct ClientCertificateKey {
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey{nullptr, &EVP_PKEY_free};
@@ -21,8 +25,12 @@ namespace {
 
 using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
 using X509Ptr = std::unique_ptr<X509, decltype(&X509_free)>;
+using Pkcs12Ptr = std::unique_ptr<PKCS12, decltype(&PKCS12_free)>;
 
+// Failed OpenSSL calls leave entries in the thread's error queue; SSL_get_error() reads that queue, so a
+// stale entry would make a later TLS call on this thread (the node proxy runs one) look failed.
 core::Error cert_error(std::string message) {
+  ERR_clear_error();
   return core::make_error(core::ErrorCode::invalid, "client certificate: " + std::move(message));
 }
 
@@ -54,18 +62,54 @@ core::Result<Loaded> load_pem(std::string_view data, const std::string& password
   return out;
 }
 
-core::Result<Loaded> load_pkcs12(std::string_view data, const std::string& password) {
+// PKCS#12 writers disagree on whether an empty password is "" or absent; accept either, as OpenSSL does.
+bool mac_verifies(PKCS12* p12, const std::string& password) {
+  if (PKCS12_mac_present(p12) != 1) return true;  // nothing to check: parsing decides
+  if (PKCS12_verify_mac(p12, password.c_str(), static_cast<int>(password.size())) == 1) return true;
+  return password.empty() && PKCS12_verify_mac(p12, nullptr, 0) == 1;
+}
+
+// `not_pkcs12` says what was expected when the data is no PKCS#12 at all.
+core::Result<Loaded> load_pkcs12_der(std::string_view data, const std::string& password,
+                                     const char* not_pkcs12) {
   auto bio = memory_bio(data);
-  std::unique_ptr<PKCS12, decltype(&PKCS12_free)> p12(d2i_PKCS12_bio(bio.get(), nullptr), &PKCS12_free);
-  if (!p12) return cert_error("neither PEM nor PKCS#12");
+  Pkcs12Ptr p12(d2i_PKCS12_bio(bio.get(), nullptr), &PKCS12_free);
+  if (!p12) return cert_error(not_pkcs12);
+  if (!mac_verifies(p12.get(), password))
+    return cert_error("cannot open PKCS#12: wrong password (integrity check failed)");
   EVP_PKEY* key = nullptr;
   X509* cert = nullptr;
   if (PKCS12_parse(p12.get(), password.c_str(), &key, &cert, nullptr) != 1)
-    return cert_error("cannot open PKCS#12 (wrong password?)");
+    return cert_error(
+        "cannot decrypt PKCS#12 contents (wrong password, or a legacy cipher such as RC2-40; "
+        "re-export with AES-256-CBC)");
   Loaded out;
   out.cert.reset(cert);
   out.key.reset(key);
   if (!out.cert || !out.key) return cert_error("PKCS#12 without certificate or private key");
+  return out;
+}
+
+struct Checked {
+  std::shared_ptr<ClientCertificateKey> key;
+  std::string x5t;
+};
+
+core::Result<Checked> check(Loaded loaded) {
+  if (EVP_PKEY_get_base_id(loaded.key.get()) != EVP_PKEY_RSA) return cert_error("the key must be RSA");
+  if (X509_check_private_key(loaded.cert.get(), loaded.key.get()) != 1)
+    return cert_error("the private key does not match the certificate");
+  const int der_len = i2d_X509(loaded.cert.get(), nullptr);
+  if (der_len <= 0) return cert_error("cannot encode the certificate");
+  std::string der(static_cast<std::size_t>(der_len), '\0');
+  auto* p = reinterpret_cast<unsigned char*>(der.data());
+  i2d_X509(loaded.cert.get(), &p);
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(der.data()), der.size(), digest);
+  Checked out;
+  out.key = std::make_shared<ClientCertificateKey>();
+  out.key->pkey = std::move(loaded.key);
+  out.x5t = base64url(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
   return out;
 }
 
@@ -89,27 +133,47 @@ std::string base64url(std::string_view raw) {
   return out;
 }
 
+std::string new_assertion_id() {
+  unsigned char b[16] = {};
+  if (RAND_bytes(b, sizeof b) != 1) {
+    // The CSPRNG is unusable only if OpenSSL could not seed it; fall back to the OS source directly.
+    ERR_clear_error();
+    std::random_device rd;
+    for (auto& x : b) x = static_cast<unsigned char>(rd());
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0FU) | 0x40U);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3FU) | 0x80U);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += kHex[b[i] >> 4U];
+    out += kHex[b[i] & 0x0FU];
+  }
+  return out;
+}
+
 core::Result<ClientCertificate> ClientCertificate::load(std::string_view data, const std::string& password) {
   Loaded loaded;
   if (data.find("-----BEGIN") != std::string_view::npos) {
     loaded = PODID_TRY(load_pem(data, password));
   } else {
-    loaded = PODID_TRY(load_pkcs12(data, password));
+    loaded = PODID_TRY(load_pkcs12_der(data, password, "neither PEM nor PKCS#12"));
   }
-  if (EVP_PKEY_get_base_id(loaded.key.get()) != EVP_PKEY_RSA) return cert_error("the key must be RSA");
-  if (X509_check_private_key(loaded.cert.get(), loaded.key.get()) != 1)
-    return cert_error("the private key does not match the certificate");
-  const int der_len = i2d_X509(loaded.cert.get(), nullptr);
-  if (der_len <= 0) return cert_error("cannot encode the certificate");
-  std::string der(static_cast<std::size_t>(der_len), '\0');
-  auto* p = reinterpret_cast<unsigned char*>(der.data());
-  i2d_X509(loaded.cert.get(), &p);
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(der.data()), der.size(), digest);
+  Checked checked = PODID_TRY(check(std::move(loaded)));
   ClientCertificate out;
-  out.key_ = std::make_shared<ClientCertificateKey>();
-  out.key_->pkey = std::move(loaded.key);
-  out.x5t_ = base64url(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  out.key_ = std::move(checked.key);
+  out.x5t_ = std::move(checked.x5t);
+  return out;
+}
+
+core::Result<ClientCertificate> ClientCertificate::load_pkcs12(std::string_view data,
+                                                               const std::string& password) {
+  Loaded loaded = PODID_TRY(load_pkcs12_der(data, password, "not a PKCS#12 (DER) file"));
+  Checked checked = PODID_TRY(check(std::move(loaded)));
+  ClientCertificate out;
+  out.key_ = std::move(checked.key);
+  out.x5t_ = std::move(checked.x5t);
   return out;
 }
 
@@ -136,4 +200,4 @@ core::Result<std::string> ClientCertificate::assertion(const std::string& client
          base64url(std::string_view(reinterpret_cast<const char*>(sig.data()), sig_len));
 }
 
-}  // namespace podid::arm
+}  // namespace podid::http
