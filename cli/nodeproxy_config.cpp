@@ -63,7 +63,11 @@ void add_nodeproxy_flags(CLI::App& app, NodeProxyConfig& c) {
   app.add_option("--interception", c.interception, "auto, legacy, nft or none")->capture_default_str();
   app.add_option("--ipt-update-interval", c.ipt_interval, "period of the rule check and repair")
       ->capture_default_str();
-  app.add_option("--aad-authority-host", c.aad_authority_host, "AAD endpoint for type-1 identities")
+  app.add_flag("--conntrack-flush,--enable-conntrack-deletion", c.conntrack_flush,
+               "after the first rule install, delete conntrack entries of TCP connections to the IMDS")
+      ->capture_default_str();
+  app.add_option("--aad-authority-host", c.aad_authority_host,
+                 "AAD endpoint for type-1 and type-2 identities")
       ->capture_default_str();
   app.add_option("--aad-ca-file", c.aad_ca_file, "CA bundle for a custom AAD endpoint (PEM)");
   app.add_option("--log-level", c.log_level, "debug, info, warn, error")->capture_default_str();

@@ -35,6 +35,7 @@ struct NodeProxyConfig {
   std::string ready_taint{"aadpodidentity.k8s.io/nodeproxy-not-ready"};
   std::string interception{"auto"};
   std::string ipt_interval{"60s"};
+  bool conntrack_flush{true};  // delete conntrack entries of connections to the IMDS after the first install
   std::string aad_authority_host{"https://login.microsoftonline.com"};
   std::string aad_ca_file;
   std::string log_level{"info"};

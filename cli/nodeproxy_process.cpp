@@ -10,6 +10,7 @@
 
 #include "nodeproxy/iptables/backend_detection.hpp"
 #include "nodeproxy/iptables/legacy_iptables_rules.hpp"
+#include "nodeproxy/iptables/netlink_conntrack_table.hpp"
 #include "nodeproxy/iptables/nftables_rules.hpp"
 #include "nodeproxy/node_taint.hpp"
 #include "watch/http_kube_client.hpp"
@@ -121,8 +122,10 @@ core::Status NodeProxyProcess::start_rules() {
   options.proxy.address = PODID_TRY(iptables::Ipv4Address::parse(config_.host_ip));
   options.proxy.port = proxy_->port();
   options.interval = config_.ipt_interval_ms;
+  if (config_.conntrack_flush) conntrack_ = std::make_unique<iptables::NetlinkConntrackTable>();
   loop_ = std::make_unique<nodeproxy::InterceptionLoop>(io_.get_executor(), *rules_, snapshots_, read_routes,
-                                                        options, logger_.with_component("iptables"));
+                                                        options, logger_.with_component("iptables"),
+                                                        conntrack_.get());
   PODID_TRY(loop_->ensure_now());
   logger_.info("Interception rules installed.",
                {{"backend", std::string(iptables::to_string(backend)).c_str()}});

@@ -1,12 +1,14 @@
 #pragma once
 // NodeProxyProcess: what podid-nodeproxy runs, composed from a validated NodeProxyConfig on one
 // single-threaded io_context. Start order (issue 6): the IMDS server listens, the interception rules are in
-// place (fail closed: pod metadata traffic that no binding redirects is rejected), the Replica follows the
-// controller; once the replica has synced and the rules are installed, /healthz answers 200 and the ready
-// taint is removed from this Node. /metrics is served on --prometheus-port (0: not at all; a port in use
-// costs the metrics, not the node proxy), apart from the IMDS port: whoever scrapes must not be able to ask
-// for tokens through the same door. Shutdown (shutdown(), on SIGTERM/SIGINT) in reverse: rules removed first,
-// then the server, the replica and the probe stop.
+// place (fail closed: pod metadata traffic that no binding redirects is rejected) and the conntrack entries
+// of connections opened to the IMDS before them are deleted (--conntrack-flush; a failure is logged and
+// retried, see interception_loop.hpp), the Replica follows the controller; once the replica has synced and
+// the rules are installed, /healthz answers 200 and the ready taint is removed from this Node. /metrics is
+// served on --prometheus-port (0: not at all; a port in use costs the metrics, not the node proxy), apart
+// from the IMDS port: whoever scrapes must not be able to ask for tokens through the same door. Shutdown
+// (shutdown(), on SIGTERM/SIGINT) in reverse: rules removed first, then the server, the replica and the
+// probe stop.
 //
 //   auto p = NodeProxyProcess::create(io, config, clock, logger);  // builds, binds the probe; starts nothing
 //   (*p)->begin();                 // starts in the order above; on error, shutdown() undoes what started
@@ -26,6 +28,7 @@
 #include "core/logger.hpp"
 #include "core/metrics.hpp"
 #include "nodeproxy/interception_loop.hpp"
+#include "nodeproxy/iptables/conntrack_table.hpp"
 #include "nodeproxy/iptables/process_runner.hpp"
 #include "nodeproxy/kube_secret_reader.hpp"
 #include "nodeproxy/node_proxy.hpp"
@@ -70,6 +73,7 @@ class NodeProxyProcess {
   std::unique_ptr<nodeproxy::Replica> replica_;
   iptables::ProcessRunner runner_;
   std::unique_ptr<iptables::InterceptionRules> rules_;
+  std::unique_ptr<iptables::ConntrackTable> conntrack_;  // null with --conntrack-flush=false
   std::unique_ptr<nodeproxy::InterceptionLoop> loop_;
   std::unique_ptr<http::HttpServer> probe_;
   std::unique_ptr<http::HttpServer> metrics_server_;

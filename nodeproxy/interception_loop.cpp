@@ -27,10 +27,11 @@ DesiredRules desired_rules(const NodeSnapshot& snapshot, const std::vector<IpRou
   return out;
 }
 
-InterceptionLoop::InterceptionLoop(asio::any_io_executor executor, iptables::InterceptionRules& rules,
+InterceptionLoop::InterceptionLoop(const asio::any_io_executor& executor, iptables::InterceptionRules& rules,
                                    SnapshotSource& snapshots, RouteReader routes, InterceptionOptions options,
-                                   core::Logger logger)
+                                   core::Logger logger, iptables::ConntrackTable* conntrack)
     : rules_(rules),
+      conntrack_(conntrack),
       snapshots_(snapshots),
       routes_(std::move(routes)),
       options_(options),
@@ -69,7 +70,23 @@ core::Status InterceptionLoop::ensure_now() {
   }
   counters_.installed = true;
   counters_.seq = snapshot->seq;
+  if (conntrack_ != nullptr && !counters_.conntrack_flushed) flush_conntrack();
   return core::ok();
+}
+
+void InterceptionLoop::flush_conntrack() {
+  const auto destination = iptables::FlowDestination::from(options_.metadata);
+  const auto where = destination.to_string();
+  auto deleted = conntrack_->delete_tcp_to(destination);
+  if (!deleted) {
+    ++counters_.conntrack_failures;
+    logger_.error("Conntrack entries not flushed.",
+                  {{"destination", where.c_str()}, {"error", deleted.error().describe().c_str()}});
+    return;  // the guard chain still rejects those connections; the next check retries
+  }
+  counters_.conntrack_flushed = true;
+  counters_.conntrack_deleted += *deleted;
+  logger_.info("Conntrack entries flushed.", {{"destination", where.c_str()}, {"deleted", *deleted}});
 }
 
 asio::awaitable<void> InterceptionLoop::run() {

@@ -6,6 +6,11 @@
 //   ensure_now() once at start (the main waits for it before it reports ready), then run() re-ensures on
 //   every snapshot change and every `interval` (repairing tampering); stop() ends run(); remove() deletes
 //   the rules (SIGTERM).
+// Given a ConntrackTable, the first successful install is followed by a flush of the conntrack entries of
+// TCP connections to the metadata endpoint (conntrack_table.hpp says why). A failed flush is logged and
+// counted but does not fail ensure_now(): the guard chain (reject_unbound) already rejects what the flush
+// would have sent back through the rules, and failing the start would take the rules down with the process.
+// Every later check retries the flush until it has succeeded once.
 // Thread-safety: everything on one single-threaded executor; create it on that executor's thread.
 // Lifetime: the rules, the source and the log sink outlive it; run() must have returned (after stop())
 // before it is destroyed.
@@ -21,6 +26,7 @@
 
 #include "core/logger.hpp"
 #include "core/result.hpp"
+#include "nodeproxy/iptables/conntrack_table.hpp"
 #include "nodeproxy/iptables/interception_rules.hpp"
 #include "nodeproxy/node_snapshot.hpp"
 #include "nodeproxy/pod_routes.hpp"
@@ -39,9 +45,12 @@ struct InterceptionCounters {
   std::uint64_t changes{0};   // ensures that changed the installed rules (first install, repairs)
   std::uint64_t failures{0};  // ensures that failed
   std::size_t bound_pods{0};
-  std::size_t unrouted_pods{0};  // live pods left unbound: no directly connected route to their IP
-  bool installed{false};         // the last ensure succeeded
-  core::Seq seq{0};              // the snapshot the installed rules reflect
+  std::size_t unrouted_pods{0};         // live pods left unbound: no directly connected route to their IP
+  bool installed{false};                // the last ensure succeeded
+  core::Seq seq{0};                     // the snapshot the installed rules reflect
+  bool conntrack_flushed{false};        // the flush after the first install succeeded
+  std::uint64_t conntrack_deleted{0};   // conntrack entries it deleted
+  std::uint64_t conntrack_failures{0};  // flushes that failed
 };
 
 struct DesiredRules {
@@ -57,9 +66,10 @@ class InterceptionLoop {
  public:
   using RouteReader = std::function<core::Result<std::string>()>;  // /proc/net/route's text
 
-  InterceptionLoop(boost::asio::any_io_executor executor, iptables::InterceptionRules& rules,
+  // `conntrack`: null for no flush; else it outlives the loop.
+  InterceptionLoop(const boost::asio::any_io_executor& executor, iptables::InterceptionRules& rules,
                    SnapshotSource& snapshots, RouteReader routes, InterceptionOptions options,
-                   core::Logger logger);
+                   core::Logger logger, iptables::ConntrackTable* conntrack = nullptr);
   InterceptionLoop(const InterceptionLoop&) = delete;
   InterceptionLoop& operator=(const InterceptionLoop&) = delete;
 
@@ -70,7 +80,10 @@ class InterceptionLoop {
   [[nodiscard]] const InterceptionCounters& counters() const noexcept { return counters_; }
 
  private:
+  void flush_conntrack();
+
   iptables::InterceptionRules& rules_;
+  iptables::ConntrackTable* conntrack_;
   SnapshotSource& snapshots_;
   RouteReader routes_;
   InterceptionOptions options_;

@@ -76,6 +76,11 @@ NodeProxyMetrics::NodeProxyMetrics(core::MetricsRegistry& r)
       rule_changes_{single(r, "aadpodidentity_nmi_interception_rule_changes_total",
                            "Rule checks that changed the rules (first install, repairs).")},
       rule_failures_{single(r, "aadpodidentity_nmi_interception_failures_total", "Rule checks that failed.")},
+      conntrack_deleted_{
+          single(r, "aadpodidentity_nmi_conntrack_entries_deleted_total",
+                 "Conntrack entries of connections to the IMDS deleted after the first install.")},
+      conntrack_failures_{
+          single(r, "aadpodidentity_nmi_conntrack_flush_failures_total", "Conntrack flushes that failed.")},
       rules_installed_(
           single_gauge(r, "aadpodidentity_nmi_interception_installed", "1 if the last check succeeded.")),
       unrouted_pods_(
@@ -126,6 +131,8 @@ void NodeProxyMetrics::update(const ProxyStateReading& s) {
   if (s.interception != nullptr) {
     rule_changes_.copy(s.interception->changes);
     rule_failures_.copy(s.interception->failures);
+    conntrack_deleted_.copy(s.interception->conntrack_deleted);
+    conntrack_failures_.copy(s.interception->conntrack_failures);
     rules_installed_.set(s.interception->installed ? 1 : 0);
     unrouted_pods_.set(static_cast<double>(s.interception->unrouted_pods));
   }

@@ -65,7 +65,7 @@ class NodeProxyMetrics {
   Mirror resyncs_, changes_, gaps_, replica_failures_;
   core::Gauge& synced_;
   core::Gauge& replica_seq_;
-  Mirror rule_changes_, rule_failures_;
+  Mirror rule_changes_, rule_failures_, conntrack_deleted_, conntrack_failures_;
   core::Gauge& rules_installed_;
   core::Gauge& unrouted_pods_;
   core::Gauge& ready_;

@@ -6,7 +6,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config catch2 libcurl4-openssl-dev libbenchmark-dev \
       libboost1.81-dev libboost-json1.81-dev librocksdb-dev libssl-dev libcli11-dev \
-      libiptc-dev libip4tc-dev libxtables-dev libyaml-cpp-dev \
+      libiptc-dev libip4tc-dev libxtables-dev libnetfilter-conntrack-dev libyaml-cpp-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -1,12 +1,13 @@
 # The node proxy image (podid-nodeproxy, the original NMI). Build from the repository root:
 #   docker build -f deploy/docker/nodeproxy.Dockerfile -t <registry>/podid-nodeproxy:v0.1.0 .
-# Stage 1 builds with the release preset; stage 2 holds the binary, its runtime libraries, and the iptables
-# and nft tools the node proxy runs to detect the node's backend and to write nf_tables rules.
+# Stage 1 builds with the release preset; stage 2 holds the binary, its runtime libraries (libnetfilter-conntrack
+# for the conntrack flush), and the iptables and nft tools the node proxy runs to detect the node's backend and
+# to write nf_tables rules.
 FROM debian:bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libboost1.81-dev libboost-json1.81-dev librocksdb-dev libssl-dev libcli11-dev \
-      libiptc-dev libip4tc-dev libxtables-dev libyaml-cpp-dev \
+      libiptc-dev libip4tc-dev libxtables-dev libnetfilter-conntrack-dev libyaml-cpp-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -16,7 +17,7 @@ RUN cmake --preset release -B /build -DPODID_BUILD_TESTS=OFF -DPODID_WERROR=OFF 
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      ca-certificates libssl3 libboost-json1.81.0 libyaml-cpp0.7 libip4tc2 \
+      ca-certificates libssl3 libboost-json1.81.0 libyaml-cpp0.7 libip4tc2 libnetfilter-conntrack3 \
       libsnappy1v5 zlib1g libbz2-1.0 liblz4-1 libzstd1 \
       iptables nftables \
     && rm -rf /var/lib/apt/lists/*

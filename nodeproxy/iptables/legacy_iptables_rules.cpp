@@ -195,8 +195,9 @@ core::Result<bool> LegacyIptablesRules::sync(const RuleSet* desired) {
     for (const auto& [tb, name] : owned(names)) {
       if (tb != table) continue;
       PODID_TRY(delete_jumps(t, name));
+      const std::string& chain = name;  // clang 14 (clang-tidy) cannot capture a structured binding
       const bool wanted =
-          std::any_of(want.begin(), want.end(), [&](const Chain& c) { return c.name == name; });
+          std::any_of(want.begin(), want.end(), [&](const Chain& c) { return c.name == chain; });
       if (!wanted && iptc_is_chain(name.c_str(), t.get())) {
         const Label label(name);
         PODID_TRY(t.check(iptc_flush_entries(label.value, t.get()), "flush " + name));

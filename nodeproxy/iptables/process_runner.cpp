@@ -112,6 +112,7 @@ core::Result<CommandOutput> ProcessRunner::run(const std::vector<std::string>& a
   posix_spawn_file_actions_adddup2(&actions, out[1].get(), 1);
   posix_spawn_file_actions_adddup2(&actions, err[1].get(), 2);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
 
