@@ -282,7 +282,11 @@ asio::awaitable<core::Status> Controller::work() {
     if (!go_on) co_return stopped();
   }
   if (!elector_) set_leading(true);
-  auto result = co_await lead();
+  auto result = co_await migrate();
+  if (result) {
+    auto led = co_await lead();
+    result = std::move(led);
+  }
   if (!elector_) set_leading(false);
   co_await drain();
   co_return result;

@@ -5,6 +5,8 @@
 //   1. the ingest runs (on every replica) and the controller waits for its initial sync: it never plans
 //      before, because the planner deletes AzureAssignedIdentities whose pods it has not seen;
 //   2. with leader election, it waits for the Lease (only the leader plans and writes);
+//   2b. pending migrations (options.migrate: podidctl migrate's run), then a wait until the ingest saw every
+//      rewrite; a failure is retried with back-off, nothing executed meanwhile (controller_startup.cpp);
 //   3. on becoming leader: catch up the State, append SettingsObserved when the configured settings differ
 //      from the State's, end operations a previous leader left in flight (ArmOperationFailed), and read
 //      every VM or scale set the assignments name, so that planning resumes from Azure's actual state;
@@ -33,6 +35,7 @@
 
 #include "arm/actuator.hpp"
 #include "arm/arm_client.hpp"
+#include "cli/migrate.hpp"
 #include "core/clock.hpp"
 #include "core/http/message.hpp"
 #include "core/logger.hpp"
@@ -71,6 +74,8 @@ struct ControllerOptions {
   std::function<void(const core::State&)> on_state_caught_up;
   // Where the controller's metrics go (docs/metrics.md); share it with the ArmClient. Empty: its own.
   core::MetricsRegistry* metrics{nullptr};
+  // Migrations the leader runs before executing anything (podidctl migrate's run). Empty: none.
+  std::optional<MigrateOptions> migrate;
 };
 
 struct ControllerCounters {
@@ -85,6 +90,8 @@ struct ControllerCounters {
   std::uint64_t events_retired{0};  // dropped by retention, after their export
   std::uint64_t settings_appended{0};
   std::uint64_t abandoned_operations{0};
+  std::uint64_t migration_runs{0};
+  std::uint64_t migration_failures{0};
 };
 
 class NotifyingStore;
@@ -92,6 +99,12 @@ struct ControllerMeters;
 
 // The /metrics page: the registry in Prometheus text format 0.0.4 (404 for any other path).
 [[nodiscard]] http::Response metrics_response(const core::MetricsRegistry& registry, const http::Request& r);
+
+class Controller;
+// /healthz and /readyz: 503 "Not Synced" before the initial sync; then 200 "Active" on the leader once it
+// executes (migrations done) and 200 "Not Active" otherwise, except /readyz on a leader whose migrations
+// have not completed: 503 with the reason. 404 for any other path.
+[[nodiscard]] http::Response probe_response(const Controller& controller, const http::Request& r);
 
 class Controller {
  public:
@@ -107,6 +120,10 @@ class Controller {
 
   [[nodiscard]] bool synced() const noexcept;   // the ingest's initial sync is done
   [[nodiscard]] bool leading() const noexcept;  // this replica plans and writes
+  // Leading with migrations done: planning and executing (the original's "Active").
+  [[nodiscard]] bool executing() const noexcept { return leading() && migrated_; }
+  // Why a leader does not execute yet ("migration failed: ..."), empty when nothing is wrong.
+  [[nodiscard]] const std::string& startup_problem() const noexcept { return startup_problem_; }
   [[nodiscard]] const core::State& state() const noexcept { return state_; }
   [[nodiscard]] const ControllerCounters& counters() const noexcept { return counters_; }
   [[nodiscard]] const watch::Ingest& ingest() const noexcept { return *ingest_; }
@@ -133,6 +150,8 @@ class Controller {
   void notify();
   [[nodiscard]] core::Status sink(std::span<const core::Event> events);
   [[nodiscard]] boost::asio::awaitable<core::Status> start_leading();
+  [[nodiscard]] boost::asio::awaitable<core::Status> migrate();
+  [[nodiscard]] boost::asio::awaitable<core::Status> await_rewrites(const MigrateReport& report);
   void maybe_checkpoint();
   void check_drift(std::int64_t now);
   void start_changes(const core::Plan& plan);
@@ -163,6 +182,8 @@ class Controller {
   std::unique_ptr<watch::LeaderElector> elector_;
   core::State state_;
   bool leading_{false};
+  bool migrated_{false};
+  std::string startup_problem_;
   std::optional<boost::asio::steady_timer> wake_;
   std::set<core::ArmTarget> busy_;  // targets with an execute() or observe() of ours running
   std::list<Task> tasks_;

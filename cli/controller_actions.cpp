@@ -26,7 +26,7 @@ void Controller::spawn(asio::awaitable<void> task) {
   auto& t = tasks_.emplace_back();
   ++running_;
   asio::co_spawn(wake_->get_executor(), std::move(task),
-                 asio::bind_cancellation_slot(t.signal.slot(), [this, &t](std::exception_ptr e) {
+                 asio::bind_cancellation_slot(t.signal.slot(), [this, &t](const std::exception_ptr& e) {
                    t.done = true;
                    --running_;
                    if (e) {

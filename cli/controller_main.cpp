@@ -49,7 +49,7 @@ std::string read_file(const std::string& path) {
   return s.str();
 }
 
-std::string env(const char* name, std::string fallback = {}) {
+std::string env(const char* name, const std::string& fallback = {}) {
   const char* v = std::getenv(name);
   return v != nullptr ? std::string(v) : fallback;
 }
@@ -81,25 +81,14 @@ class ManagedModeArmClient final : public arm::ArmClient {
 };
 
 asio::awaitable<http::Response> probe(const cli::Controller& c, http::Request request) {
-  http::Response r;
-  r.headers.emplace_back("Content-Type", "text/plain");
-  const bool health = request.url == "/healthz";
-  if (!health && request.url != "/readyz") {
-    r.status = 404;
-    co_return r;
-  }
-  r.status = c.synced() ? 200 : 503;
-  r.body = !c.synced() ? "Not Synced" : (c.leading() ? "Active" : "Not Active");
-  co_return r;
+  co_return cli::probe_response(c, request);
 }
 
 asio::awaitable<http::Response> serve_metrics(const core::MetricsRegistry& metrics, http::Request request) {
   co_return cli::metrics_response(metrics, request);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"podid-controller: assigns Azure identities to pods (the MIC role)"};
   std::string kubeconfig, cloudconfig, azure_ca, store_dir, lease_ns = env("MIC_POD_NAMESPACE", "default");
   std::string lease_name = "aad-pod-identity-mic", instance, sync_retry = "3600s", drift = "3m", immutable;
@@ -140,6 +129,21 @@ int main(int argc, char** argv) {
   app.add_option("--prometheus-port", prometheus_port, "/metrics port; 0: no metrics server")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
+  bool migrate_on_start = true;
+  std::string config_ns = env("MIC_POD_NAMESPACE", "default"), legacy_lock = "hold", legacy_ns;
+  app.add_option("--migrate-on-start,--enable-type-upgrade", migrate_on_start,
+                 "as leader, run pending migrations (the v1.6.0 field-case upgrade) before executing")
+      ->capture_default_str();
+  app.add_option(
+         "--config-map-namespace", config_ns,
+         "namespace of ConfigMap aad-pod-identity-config (migration marker); default $MIC_POD_NAMESPACE")
+      ->capture_default_str();
+  app.add_option(
+         "--legacy-endpoints-lock", legacy_lock,
+         "the original MIC's Endpoints lock: hold (honour it and write ours), honour (read only), off")
+      ->capture_default_str();
+  app.add_option("--legacy-endpoints-lock-namespace", legacy_ns,
+                 "namespace of that Endpoints (named as the Lease); default: the Lease's namespace");
   cli::ReplicationFlags replication_flags;  // replication to node proxies
   cli::add_replication_flags(app, replication_flags);
   CLI11_PARSE(app, argc, argv);
@@ -167,6 +171,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool managed = operation_mode == "managed";
+  const auto legacy_mode = watch::parse_legacy_lock_mode(legacy_lock);
+  if (!legacy_mode) {
+    std::cerr << "podid-controller: --legacy-endpoints-lock: " << legacy_mode.error().message << '\n';
+    return 2;
+  }
   if (!managed && cloudconfig.empty()) {
     std::cerr << "podid-controller: --cloudconfig is required in standard mode (--operation-mode=standard)\n";
     return 2;
@@ -225,6 +234,12 @@ int main(int argc, char** argv) {
       std::filesystem::create_directories(options.retention_export_dir);
     }
     options.metrics = &metrics;
+    if (migrate_on_start) {
+      cli::MigrateOptions migrate;
+      migrate.config_namespace = config_ns;
+      migrate.marker_value = std::string("podid ") + PODID_VERSION;
+      options.migrate = migrate;
+    }
     if (instance.empty()) {
       char host[256] = {};
       gethostname(host, sizeof host - 1);
@@ -236,6 +251,7 @@ int main(int argc, char** argv) {
       le.ns = lease_ns;
       le.name = lease_name;
       le.identity = instance;
+      le.legacy_endpoints = {*legacy_mode, legacy_ns.empty() ? lease_ns : legacy_ns, lease_name};
       options.leader_election = le;
     }
     cli::NodeProxyReplication replication(replication_flags);
@@ -270,15 +286,16 @@ int main(int argc, char** argv) {
     asio::cancellation_signal stop;
     std::optional<core::Status> result;
     asio::signal_set signals(io, SIGINT, SIGTERM);
-    asio::co_spawn(io, controller.run(),
-                   asio::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr e, core::Status s) {
-                     if (e) std::rethrow_exception(e);
-                     result = std::move(s);
-                     signals.cancel();
-                     asio::co_spawn(io, server->stop(), asio::detached);
-                     if (metrics_server) asio::co_spawn(io, metrics_server->stop(), asio::detached);
-                     asio::co_spawn(io, replication.stop(), asio::detached);
-                   }));
+    asio::co_spawn(
+        io, controller.run(),
+        asio::bind_cancellation_slot(stop.slot(), [&](const std::exception_ptr& e, core::Status s) {
+          if (e) std::rethrow_exception(e);
+          result = std::move(s);
+          signals.cancel();
+          asio::co_spawn(io, server->stop(), asio::detached);
+          if (metrics_server) asio::co_spawn(io, metrics_server->stop(), asio::detached);
+          asio::co_spawn(io, replication.stop(), asio::detached);
+        }));
     signals.async_wait([&](boost::system::error_code ec, int) {
       if (!ec) stop.emit(asio::cancellation_type::terminal);
     });
@@ -296,4 +313,18 @@ int main(int argc, char** argv) {
     logger.error("Controller failed to start.", {{"error", e.what()}});
     return 1;
   }
+}
+
+}  // namespace
+
+// Errors are values here; anything thrown past run() is a bug, reported rather than left to std::terminate.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "podid-controller: unexpected exception: " << e.what() << '\n';
+  } catch (...) {
+    std::cerr << "podid-controller: unexpected exception\n";
+  }
+  return 1;
 }

@@ -116,6 +116,7 @@ asio::awaitable<core::Status> migrate_object(Run& run, const MigratedKind& kind,
     if (run.options.before_write) run.options.before_write(migrations::to_string(kind.kind), rewritten);
     auto put = co_await run.client.update(*kind.resource, ns, std::move(rewritten));
     if (put) {
+      run.report.written.push_back({kind.kind, ns, name, meta(*put, "resourceVersion")});
       ++run.writes;
       ++run.report.rewritten;
       run.out << "rewrote " << what << " (" << ids << "): " << renamed << "\n";

@@ -24,6 +24,7 @@
 
 #include "core/clock.hpp"
 #include "core/result.hpp"
+#include "migrations/migration.hpp"
 #include "store/event_log.hpp"
 #include "watch/kube_client.hpp"
 
@@ -47,6 +48,15 @@ enum class MigrateOutcome { migrated, already_migrated, dry_run, failed, interru
 
 [[nodiscard]] std::string_view to_string(MigrateOutcome outcome) noexcept;
 
+// An object the run rewrote, with the resourceVersion of its rewritten version (for a caller that waits
+// until its watches have seen every rewrite).
+struct MigratedObject {
+  migrations::ObjectKind kind;
+  std::string ns;
+  std::string name;
+  std::string resource_version;
+};
+
 struct MigrateReport {
   MigrateOutcome outcome{MigrateOutcome::migrated};
   std::size_t examined{0};
@@ -54,6 +64,7 @@ struct MigrateReport {
   std::size_t unchanged{0};
   std::size_t conflicts{0};           // 409s answered by re-reading
   std::vector<std::string> failures;  // "AzureIdentity ns/name: why", and unreadable CRDs
+  std::vector<MigratedObject> written;
 };
 
 // Runs the migration; progress and the summary go to `out`. `log` may be null (no events recorded).

@@ -79,6 +79,10 @@ core::Status LeaderElectionOptions::validate() const {
   if (retry_period <= milliseconds(0) || identity.empty() || name.empty() || ns.empty())
     return core::make_error(core::ErrorCode::invalid,
                             "leader election: identity, lease and retry period needed");
+  if (legacy_endpoints.mode != LegacyLockMode::off &&
+      (legacy_endpoints.ns.empty() || legacy_endpoints.name.empty()))
+    return core::make_error(core::ErrorCode::invalid,
+                            "leader election: the legacy Endpoints lock needs a namespace and name");
   if (!(lease_duration > renew_deadline) || !(renew_deadline.count() * 10 > retry_period.count() * 12))
     return core::make_error(core::ErrorCode::invalid,
                             "leader election: need lease duration > renew deadline > 1.2 x retry period");
@@ -92,7 +96,11 @@ LeaderElector::LeaderElector(KubeClient& client, const core::Clock& wall, const 
       monotonic_(monotonic),
       logger_(std::move(logger)),
       options_(std::move(options)),
-      rng_(std::random_device{}()) {}
+      rng_(std::random_device{}()) {
+  if (options_.legacy_endpoints.mode != LegacyLockMode::off)
+    legacy_ = std::make_unique<LegacyEndpointsLock>(client_, wall_, monotonic_, options_.legacy_endpoints,
+                                                    options_.identity);
+}
 
 LeaseRecord LeaderElector::desired(std::int64_t now_wall) const {
   const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(options_.lease_duration).count();
@@ -101,6 +109,58 @@ LeaseRecord LeaderElector::desired(std::int64_t now_wall) const {
 
 asio::awaitable<core::Result<bool>> LeaderElector::try_acquire_or_renew() {
   ++counters_.attempts;
+  if (!legacy_) co_return co_await try_lease();
+  auto foreign = co_await legacy_->foreign_holder();
+  if (!foreign) co_return foreign.error();
+  if (*foreign) {
+    // The original MIC, or (in hold mode) the leader among our own replicas.
+    if (legacy_holder_ != **foreign)
+      logger_.info("Leading deferred: the Endpoints lock is held.",
+                   {{"holder", (*foreign)->c_str()},
+                    {"endpoints", (legacy_->options().ns + "/" + legacy_->options().name).c_str()}});
+    legacy_holder_ = **foreign;
+    ++counters_.legacy_blocked;
+    if (auto observed = co_await observe_lease(); !observed) co_return observed.error();
+    co_return false;
+  }
+  legacy_holder_.clear();
+  auto got = co_await try_lease();
+  if (!got || !*got) co_return got;
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(options_.lease_duration).count();
+  auto held = co_await legacy_->hold(seconds);
+  if (held) co_return true;
+  if (held.error().code == core::ErrorCode::conflict) {
+    ++counters_.conflicts;
+    co_return false;  // someone wrote the Endpoints in between: read it again next step
+  }
+  co_return held.error();
+}
+
+asio::awaitable<core::Status> LeaderElector::observe_lease() {
+  auto fetched = co_await client_.get(kinds::leases(), options_.ns, options_.name);
+  if (!fetched) {
+    if (fetched.error().code == core::ErrorCode::not_found) co_return core::ok();
+    co_return fetched.error();
+  }
+  const auto record = lease_record(*fetched);
+  if (!have_observed_ || record != observed_) {
+    observed_ = record;
+    observed_at_ = monotonic_.now_ms();
+    have_observed_ = true;
+  }
+  cached_ = std::move(*fetched);
+  co_return core::ok();
+}
+
+asio::awaitable<void> LeaderElector::release_all() {
+  if (const auto released = co_await release(); !released)
+    logger_.warn("Lease release failed.", {{"error", released.error().describe().c_str()}});
+  if (!legacy_) co_return;
+  if (const auto released = co_await legacy_->release(); !released)
+    logger_.warn("Endpoints lock release failed.", {{"error", released.error().describe().c_str()}});
+}
+
+asio::awaitable<core::Result<bool>> LeaderElector::try_lease() {
   const auto& leases = kinds::leases();
   auto want = desired(wall_.now_ms());
   const auto now = monotonic_.now_ms();
@@ -241,6 +301,17 @@ asio::awaitable<core::Status> LeaderElector::run(std::function<void(bool)> on_ch
       continue;
     }
     if (!renewed) logger_.warn("Lease renewal failed.", {{"error", renewed.error().describe().c_str()}});
+    if (!legacy_holder_.empty()) {
+      // The original MIC leads (honour mode, or our record expired on its clock): stop writing now.
+      leading_ = false;
+      ++counters_.lost;
+      logger_.error("Leadership yielded to the original MIC.", {{"holder", legacy_holder_.c_str()}});
+      if (on_change) on_change(false);
+      co_await release_all();
+      co_return core::make_error(
+          core::ErrorCode::transient,
+          "leadership yielded: the original MIC's Endpoints lock is held by " + legacy_holder_);
+    }
     if (now - last_renew > options_.renew_deadline.count()) {
       leading_ = false;
       ++counters_.lost;
@@ -254,8 +325,7 @@ asio::awaitable<core::Status> LeaderElector::run(std::function<void(bool)> on_ch
   if (on_change) on_change(false);
   if (options_.release_on_cancel) {
     co_await asio::this_coro::reset_cancellation_state();
-    if (const auto released = co_await release(); !released)
-      logger_.warn("Lease release failed.", {{"error", released.error().describe().c_str()}});
+    co_await release_all();
   }
   co_return core::make_error(core::ErrorCode::cancelled, "leader election stopped");
 }

@@ -7,6 +7,10 @@
 // record change, with the record's own leaseDurationSeconds. Loops: acquire every retry period (jitter up to
 // x1.2), renew every retry period, give up leadership when no renewal succeeded within the renew deadline,
 // release (empty holder, duration 1 s) on cancellation.
+// With a legacy Endpoints lock (legacy_endpoints.mode != off, watch/legacy_endpoints_lock.hpp) every step
+// first reads the original MIC's Endpoints record: while another holder's record is fresh we do not take the
+// Lease (it is only observed, so its expiry clock keeps running), and a leader that finds one steps down at
+// once (and releases the Lease). In hold mode a leader also writes its record into the Endpoints each step.
 //
 // Thread-safety: one executor, like its KubeClient. Lifetime: client and clocks outlive the elector.
 
@@ -15,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -23,6 +28,7 @@
 #include "core/logger.hpp"
 #include "core/result.hpp"
 #include "watch/kube_client.hpp"
+#include "watch/legacy_endpoints_lock.hpp"
 
 namespace podid::watch {
 
@@ -56,6 +62,7 @@ struct LeaderElectionOptions {
   std::chrono::milliseconds renew_deadline{std::chrono::seconds(10)};
   std::chrono::milliseconds retry_period{std::chrono::seconds(2)};
   bool release_on_cancel{true};
+  LegacyLockOptions legacy_endpoints;  // mode off: the Lease alone
   // lease_duration > renew_deadline > 1.2 * retry_period > 0, as client-go checks.
   [[nodiscard]] core::Status validate() const;
 };
@@ -66,6 +73,7 @@ struct LeaderElectionCounters {
   std::uint64_t renewed{0};
   std::uint64_t lost{0};
   std::uint64_t conflicts{0};
+  std::uint64_t legacy_blocked{0};  // steps refused because the original MIC's Endpoints lock was held
 };
 
 class LeaderElector {
@@ -89,8 +97,14 @@ class LeaderElector {
   [[nodiscard]] bool leading() const noexcept { return leading_; }
   [[nodiscard]] const LeaseRecord& observed() const noexcept { return observed_; }
   [[nodiscard]] const LeaderElectionCounters& counters() const noexcept { return counters_; }
+  // The foreign holder of the legacy Endpoints lock at the last step, empty when none held it.
+  [[nodiscard]] const std::string& legacy_holder() const noexcept { return legacy_holder_; }
 
  private:
+  [[nodiscard]] boost::asio::awaitable<core::Result<bool>> try_lease();
+  // GETs the Lease and updates what we observed of it, without writing (while the legacy lock is held).
+  [[nodiscard]] boost::asio::awaitable<core::Status> observe_lease();
+  [[nodiscard]] boost::asio::awaitable<void> release_all();
   [[nodiscard]] boost::asio::awaitable<bool> pause(std::chrono::milliseconds d);
   [[nodiscard]] std::chrono::milliseconds jittered();
   [[nodiscard]] LeaseRecord desired(std::int64_t now_wall) const;
@@ -108,6 +122,8 @@ class LeaderElector {
   bool leading_{false};
   std::mt19937_64 rng_;
   LeaderElectionCounters counters_;
+  std::unique_ptr<LegacyEndpointsLock> legacy_;
+  std::string legacy_holder_;
 };
 
 }  // namespace podid::watch

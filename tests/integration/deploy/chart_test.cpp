@@ -189,9 +189,71 @@ TEST_CASE("Without RBAC the chart creates no service accounts or roles", "[integ
   const std::string ns = cp->create_namespace("chart-norbac");
   const auto r = render("norbac", ns, {"--set", "rbac.enabled=false"});
   apply_all(*cp, r.docs, ns);
-  for (const char* kind : {"ServiceAccount", "ClusterRole", "ClusterRoleBinding"})
+  for (const char* kind : {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"})
     CHECK(of_kind(r.docs, kind).empty());
   CHECK(r.text.find("serviceAccountName") == std::string::npos);
+}
+
+TEST_CASE(
+    "The chart's controller may migrate at start-up and hold the original MIC's Endpoints lock where the "
+    "original locked it",
+    "[integration]") {
+  PODID_HELM_OR_SKIP();
+  PODID_CONTROL_PLANE_OR_SKIP(cp);
+  const std::string ns = cp->create_namespace("chart-lock");
+  const auto r = render("lock", ns, {});
+  apply_all(*cp, r.docs, ns);
+  check_flags(r.docs);
+  const auto mic = container_args(r.docs, "mic");
+  REQUIRE(mic.size() == 1);
+  CHECK(has_arg(mic[0], "--migrate-on-start=true"));
+  CHECK(has_arg(mic[0], "--legacy-endpoints-lock=hold"));
+  // The original's --leader-election-namespace defaulted to default, whatever namespace it ran in.
+  CHECK(has_arg(mic[0], "--legacy-endpoints-lock-namespace=default"));
+  const std::string sa = "lock-aad-pod-identity-mic";
+  const char* group = "aadpodidentity.k8s.io";
+  CHECK(allowed(*cp, ns, sa, attrs("", "endpoints", "get", "default", "", "aad-pod-identity-mic")));
+  CHECK(allowed(*cp, ns, sa, attrs("", "endpoints", "update", "default", "", "aad-pod-identity-mic")));
+  CHECK(allowed(*cp, ns, sa, attrs("", "endpoints", "create", "default")));
+  CHECK_FALSE(allowed(*cp, ns, sa, attrs("", "endpoints", "update", "default", "", "kubernetes")));
+  CHECK(allowed(*cp, ns, sa, attrs("", "configmaps", "create", ns)));
+  CHECK(allowed(*cp, ns, sa, attrs("", "configmaps", "update", ns, "", "aad-pod-identity-config")));
+  CHECK_FALSE(allowed(*cp, ns, sa, attrs("", "configmaps", "update", ns, "", "other")));
+  CHECK(allowed(*cp, ns, sa, attrs(group, "azureidentities", "update", "anywhere")));
+  CHECK_FALSE(allowed(*cp, ns, sa, attrs(group, "azureidentities", "delete", "anywhere")));
+
+  SECTION("with the lock off and no migration, neither the flags' grants nor the Roles are rendered") {
+    const auto off = render(
+        "lockoff", ns, {"--set", "mic.legacyEndpointsLock.mode=off", "--set", "mic.migrateOnStart=false"});
+    apply_all(*cp, off.docs, ns);
+    const auto args = container_args(off.docs, "mic");
+    REQUIRE(args.size() == 1);
+    CHECK(has_arg(args[0], "--legacy-endpoints-lock=off"));
+    CHECK(has_arg(args[0], "--migrate-on-start=false"));
+    CHECK(of_kind(off.docs, "Role").empty());
+    const std::string off_sa = "lockoff-aad-pod-identity-mic";
+    CHECK_FALSE(
+        allowed(*cp, ns, off_sa, attrs("", "endpoints", "get", "default", "", "aad-pod-identity-mic")));
+    CHECK_FALSE(allowed(*cp, ns, off_sa, attrs(group, "azureidentities", "update", "anywhere")));
+  }
+  SECTION("read only, in the namespace of the Lease when one is set") {
+    const auto honour = render(
+        "honour", ns,
+        {"--set", "mic.legacyEndpointsLock.mode=honour", "--set", "mic.leaderElection.namespace=" + ns});
+    apply_all(*cp, honour.docs, ns);
+    const auto args = container_args(honour.docs, "mic");
+    REQUIRE(args.size() == 1);
+    CHECK(has_arg(args[0], "--legacy-endpoints-lock-namespace=" + ns));
+    const std::string h_sa = "honour-aad-pod-identity-mic";
+    CHECK(allowed(*cp, ns, h_sa, attrs("", "endpoints", "get", ns, "", "aad-pod-identity-mic")));
+    CHECK_FALSE(allowed(*cp, ns, h_sa, attrs("", "endpoints", "update", ns, "", "aad-pod-identity-mic")));
+  }
+  SECTION("an unknown mode is refused at render time") {
+    const auto bad = run_command({helm(), "template", "bad", source_dir() + "/deploy/charts/aad-pod-identity",
+                                  "--set", "mic.legacyEndpointsLock.mode=steal"});
+    CHECK(bad.exit_code != 0);
+    CHECK(bad.err.find("mic.legacyEndpointsLock.mode must be hold, honour or off") != std::string::npos);
+  }
 }
 
 TEST_CASE("Identities and bindings declared in values become the user's objects", "[integration]") {

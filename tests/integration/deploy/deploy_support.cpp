@@ -203,4 +203,30 @@ std::string helm_binary(std::string& reason) {
   return {};
 }
 
+bool allowed(testing::ControlPlane& cp, const std::string& sa_namespace, const std::string& sa,
+             const json::object& attributes) {
+  const json::object review{
+      {"apiVersion", "authorization.k8s.io/v1"},
+      {"kind", "SubjectAccessReview"},
+      {"spec",
+       {{"user", "system:serviceaccount:" + sa_namespace + ":" + sa},
+        {"groups", json::array{"system:serviceaccounts", "system:serviceaccounts:" + sa_namespace}},
+        {"resourceAttributes", attributes}}}};
+  const auto reply =
+      cp.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", json::serialize(review));
+  if (reply.status != 201)
+    throw std::runtime_error("SubjectAccessReview: HTTP " + std::to_string(reply.status) + " " + reply.body);
+  const json::value answer = json::parse(reply.body);  // named: `a` points into it
+  const auto* a = answer.at("status").as_object().if_contains("allowed");
+  return a != nullptr && a->as_bool();
+}
+
+json::object attrs(const char* group, const char* resource, const char* verb, const std::string& ns,
+                   const char* subresource, const std::string& name) {
+  json::object o{{"group", group}, {"resource", resource}, {"verb", verb}, {"namespace", ns}};
+  if (*subresource != '\0') o["subresource"] = subresource;
+  if (!name.empty()) o["name"] = name;
+  return o;
+}
+
 }  // namespace podid::deploy_test

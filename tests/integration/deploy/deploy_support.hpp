@@ -30,6 +30,15 @@ void write_text(const std::string& path, const std::string& text);
 [[nodiscard]] testing::HttpReply get_object(testing::ControlPlane& cp, const boost::json::object& doc,
                                             const std::string& default_namespace);
 
+// Whether service account <sa_namespace>/<sa> may do what `attributes` (a SubjectAccessReview's
+// resourceAttributes) describe, according to the API server's RBAC authorizer. Throws when the review fails.
+[[nodiscard]] bool allowed(testing::ControlPlane& cp, const std::string& sa_namespace, const std::string& sa,
+                           const boost::json::object& attributes);
+// resourceAttributes for allowed().
+[[nodiscard]] boost::json::object attrs(const char* group, const char* resource, const char* verb,
+                                        const std::string& ns = "default", const char* subresource = "",
+                                        const std::string& name = "");
+
 // The args of each container called `container` in the pod templates of the documents.
 [[nodiscard]] std::vector<std::vector<std::string>> container_args(
     const std::vector<boost::json::object>& docs, const std::string& container);

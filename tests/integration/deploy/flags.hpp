@@ -13,7 +13,8 @@ inline const std::set<std::string>& controller_flags() {
       "--sync-retry-interval", "--identity-assignment-reconcile-interval", "--immutable-user-msis",
       "--forceNamespaced", "--http-probe-port", "--checkpoint-every", "--log-level", "--replication-port",
       "--tls-cert-file", "--tls-key-file", "--prometheus-port", "--replication-token-audience",
-      "--replication-allowed-users", "--operation-mode",
+      "--replication-allowed-users", "--operation-mode", "--migrate-on-start", "--legacy-endpoints-lock",
+      "--legacy-endpoints-lock-namespace",
       // Rendered only when eventLog.retention.* is set; requested from cli/ (not in the agreed list yet).
       "--retention-max-age", "--retention-max-bytes", "--retention-max-events"};
   return flags;
@@ -37,6 +38,7 @@ inline const std::set<std::string>& nodeproxy_flags() {
                                            "--kubeconfig",
                                            "--ready-taint",
                                            "--interception",
+                                           "--conntrack-flush",
                                            "--log-level",
                                            "--prometheus-port"};
   return flags;

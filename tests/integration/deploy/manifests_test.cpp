@@ -47,31 +47,6 @@ bool lists_flag(const std::string& help, const std::string& flag) {
   return false;
 }
 
-// Whether `user` may `verb` the resource, according to the API server's RBAC authorizer.
-bool allowed(podid::testing::ControlPlane& cp, const std::string& sa_namespace, const std::string& sa,
-             const json::object& attributes) {
-  const json::object review{
-      {"apiVersion", "authorization.k8s.io/v1"},
-      {"kind", "SubjectAccessReview"},
-      {"spec",
-       {{"user", "system:serviceaccount:" + sa_namespace + ":" + sa},
-        {"groups", json::array{"system:serviceaccounts", "system:serviceaccounts:" + sa_namespace}},
-        {"resourceAttributes", attributes}}}};
-  const auto reply =
-      cp.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", json::serialize(review));
-  INFO("SubjectAccessReview: HTTP " << reply.status << " " << reply.body);
-  REQUIRE(reply.status == 201);
-  const json::value answer = json::parse(reply.body);  // named: `a` points into it
-  const auto* a = answer.at("status").as_object().if_contains("allowed");
-  return a != nullptr && a->as_bool();
-}
-
-json::object attrs(const char* group, const char* resource, const char* verb, const char* subresource = "") {
-  json::object o{{"group", group}, {"resource", resource}, {"verb", verb}, {"namespace", "default"}};
-  if (*subresource != '\0') o["subresource"] = subresource;
-  return o;
-}
-
 }  // namespace
 
 TEST_CASE("Every deploy/infra manifest is accepted by the API server as it is", "[integration]") {
@@ -172,15 +147,42 @@ TEST_CASE("The RBAC manifest grants each component what it does and no more", "[
     CHECK(allowed(*cp, "default", mic, attrs("", "pods", "watch")));
     CHECK(allowed(*cp, "default", mic, attrs("", "nodes", "list")));
     CHECK(allowed(*cp, "default", mic, attrs(group, "azureassignedidentities", "create")));
-    CHECK(allowed(*cp, "default", mic, attrs(group, "azureassignedidentities", "update", "status")));
-    CHECK(allowed(*cp, "default", mic, attrs(group, "azureidentities", "patch", "status")));
+    CHECK(
+        allowed(*cp, "default", mic, attrs(group, "azureassignedidentities", "update", "default", "status")));
+    CHECK(allowed(*cp, "default", mic, attrs(group, "azureidentities", "patch", "default", "status")));
     CHECK(allowed(*cp, "default", mic, attrs(group, "azurepodidentityexceptions", "watch")));
     CHECK(allowed(*cp, "default", mic, attrs("", "events", "create")));
     CHECK(allowed(*cp, "default", mic, attrs("coordination.k8s.io", "leases", "update")));
   }
-  SECTION("the controller cannot read Secrets nor change the user's identities") {
+  SECTION("the controller migrates: rewrites the user's objects, reads our CRDs, writes the marker") {
+    CHECK(allowed(*cp, "default", mic, attrs(group, "azureidentities", "update", "other")));
+    CHECK(allowed(*cp, "default", mic, attrs(group, "azureidentitybindings", "update", "other")));
+    CHECK(allowed(*cp, "default", mic, attrs(group, "azurepodidentityexceptions", "update", "other")));
+    json::object crd{{"group", "apiextensions.k8s.io"},
+                     {"resource", "customresourcedefinitions"},
+                     {"verb", "get"},
+                     {"name", "azureidentities.aadpodidentity.k8s.io"}};
+    CHECK(allowed(*cp, "default", mic, crd));
+    crd["name"] = "widgets.example.com";
+    CHECK_FALSE(allowed(*cp, "default", mic, crd));
+    CHECK(allowed(*cp, "default", mic, attrs("", "configmaps", "create")));
+    CHECK(allowed(*cp, "default", mic,
+                  attrs("", "configmaps", "update", "default", "", "aad-pod-identity-config")));
+    CHECK_FALSE(allowed(*cp, "default", mic, attrs("", "configmaps", "update", "default", "", "other")));
+    CHECK_FALSE(allowed(*cp, "default", mic, attrs("", "configmaps", "create", "kube-system")));
+  }
+  SECTION("the controller honours and holds the original MIC's Endpoints lock, and only that one") {
+    CHECK(allowed(*cp, "default", mic, attrs("", "endpoints", "get", "default", "", "aad-pod-identity-mic")));
+    CHECK(allowed(*cp, "default", mic,
+                  attrs("", "endpoints", "update", "default", "", "aad-pod-identity-mic")));
+    CHECK(allowed(*cp, "default", mic, attrs("", "endpoints", "create")));
+    CHECK_FALSE(allowed(*cp, "default", mic, attrs("", "endpoints", "update", "default", "", "kubernetes")));
+    CHECK_FALSE(allowed(*cp, "default", mic,
+                        attrs("", "endpoints", "update", "kube-system", "", "aad-pod-identity-mic")));
+  }
+  SECTION("the controller cannot read Secrets nor create or delete the user's identities") {
     CHECK_FALSE(allowed(*cp, "default", mic, attrs("", "secrets", "get")));
-    CHECK_FALSE(allowed(*cp, "default", mic, attrs(group, "azureidentities", "update")));
+    CHECK_FALSE(allowed(*cp, "default", mic, attrs(group, "azureidentities", "create")));
     CHECK_FALSE(allowed(*cp, "default", mic, attrs(group, "azureidentitybindings", "delete")));
   }
   SECTION("the node proxy reads Secrets and patches nodes (its ready taint)") {

@@ -72,3 +72,8 @@ tier: node
 {{- define "aad-pod-identity.image" -}}
 {{- printf "%s/%s:%s" .root.Values.image.repository .component.image .component.tag -}}
 {{- end -}}
+
+{{/* Namespace of the original MIC's Endpoints lock: where the original locked (its default: default). */}}
+{{- define "aad-pod-identity.mic.legacyLockNamespace" -}}
+{{- coalesce .Values.mic.legacyEndpointsLock.namespace .Values.mic.leaderElection.namespace "default" }}
+{{- end }}
