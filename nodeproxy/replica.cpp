@@ -195,8 +195,9 @@ asio::awaitable<void> Replica::State::run() {
 Replica::Replica(std::unique_ptr<State> state) : state_(std::move(state)) {}
 Replica::~Replica() = default;
 
-core::Result<std::unique_ptr<Replica>> Replica::create(asio::any_io_executor executor, ReplicaOptions options,
-                                                       MemorySnapshotSource& target, core::Logger logger) {
+core::Result<std::unique_ptr<Replica>> Replica::create(const asio::any_io_executor& executor,
+                                                       ReplicaOptions options, MemorySnapshotSource& target,
+                                                       core::Logger logger) {
   if (options.node.empty() || options.server_url.empty())
     return core::make_error(core::ErrorCode::invalid, "Replica needs a node and a server URL");
   http::ClientOptions co;
@@ -212,7 +213,7 @@ void Replica::start() {
   s->running = true;
   s->done.expires_at(asio::steady_timer::time_point::max());
   asio::co_spawn(s->executor, s->run(),
-                 asio::bind_cancellation_slot(s->cancel.slot(), [s](std::exception_ptr e) {
+                 asio::bind_cancellation_slot(s->cancel.slot(), [s](const std::exception_ptr& e) {
                    s->running = false;
                    s->done.cancel();
                    if (e && !s->stopping) s->logger.error("Replica stopped unexpectedly.");

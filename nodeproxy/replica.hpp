@@ -54,10 +54,9 @@ struct ReplicaCounters {
 
 class Replica {
  public:
-  [[nodiscard]] static core::Result<std::unique_ptr<Replica>> create(boost::asio::any_io_executor executor,
-                                                                     ReplicaOptions options,
-                                                                     MemorySnapshotSource& target,
-                                                                     core::Logger logger);
+  [[nodiscard]] static core::Result<std::unique_ptr<Replica>> create(
+      const boost::asio::any_io_executor& executor, ReplicaOptions options, MemorySnapshotSource& target,
+      core::Logger logger);
   ~Replica();
   Replica(const Replica&) = delete;
   Replica& operator=(const Replica&) = delete;

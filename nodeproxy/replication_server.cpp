@@ -13,6 +13,7 @@
 
 #include "core/http/http_server.hpp"
 #include "nodeproxy/request_target.hpp"
+#include "watch/kubeconfig.hpp"
 
 namespace podid::nodeproxy {
 namespace asio = boost::asio;
@@ -79,6 +80,28 @@ core::Result<ReviewedCaller> parse_token_review(const json::object& review) {
   return out;
 }
 
+std::optional<std::int64_t> token_expiry_ms(std::string_view token) {
+  const auto first = token.find('.');
+  const auto second = first == std::string_view::npos ? first : token.find('.', first + 1);
+  if (second == std::string_view::npos) return std::nullopt;
+  std::string payload(token.substr(first + 1, second - first - 1));
+  for (char& c : payload) {
+    if (c == '-') c = '+';
+    if (c == '_') c = '/';
+  }
+  while (payload.size() % 4 != 0) payload.push_back('=');
+  const auto decoded = watch::base64_decode(payload);
+  if (!decoded) return std::nullopt;
+  boost::system::error_code ec;
+  const auto claims = json::parse(*decoded, ec);
+  if (ec || !claims.is_object()) return std::nullopt;
+  const auto* exp = claims.as_object().if_contains("exp");
+  if (exp == nullptr) return std::nullopt;
+  const auto seconds = exp->to_number<double>(ec);
+  if (ec || seconds < 0 || seconds > 1e13) return std::nullopt;
+  return static_cast<std::int64_t>(seconds * 1000);
+}
+
 struct ReplicationServer::State {
   State(asio::any_io_executor ex, ReplicationServerOptions opts, watch::KubeClient& k, Provider p,
         core::Logger log)
@@ -107,6 +130,7 @@ struct ReplicationServer::State {
   std::map<std::string, Tracked> tracked;
   std::map<std::string, CachedReview> reviews;
   std::set<asio::steady_timer*> waiters;
+  core::SystemClock system_clock;
   bool stopping{false};
 
   const Tracked& observe(const std::string& node);
@@ -169,6 +193,12 @@ asio::awaitable<core::Result<ReviewedCaller>> ReplicationServer::State::ask_api_
 
 asio::awaitable<core::Result<ReviewedCaller>> ReplicationServer::State::review(std::string token) {
   const auto now = Clock::now();
+  const auto now_ms = options.wall_clock != nullptr ? options.wall_clock->now_ms() : system_clock.now_ms();
+  const auto expiry_ms = token_expiry_ms(token);
+  if (expiry_ms && *expiry_ms <= now_ms) {
+    ++counters.expired;
+    co_return ReviewedCaller{};  // not authenticated, whatever a cached review said
+  }
   if (auto it = reviews.find(token); it != reviews.end()) {
     if (it->second.expires > now) {
       ++counters.review_cache_hits;
@@ -182,7 +212,9 @@ asio::awaitable<core::Result<ReviewedCaller>> ReplicationServer::State::review(s
     std::erase_if(reviews, [&](const auto& kv) { return kv.second.expires <= now; });
     if (reviews.size() >= options.review_cache_size) reviews.clear();
   }
-  reviews.insert_or_assign(std::move(token), CachedReview{caller, Clock::now() + options.review_ttl});
+  auto expires = Clock::now() + options.review_ttl;
+  if (expiry_ms) expires = std::min(expires, now + std::chrono::milliseconds(*expiry_ms - now_ms));
+  reviews.insert_or_assign(std::move(token), CachedReview{caller, expires});
   co_return caller;
 }
 
@@ -286,11 +318,9 @@ asio::awaitable<http::Response> ReplicationServer::State::handle(http::Request r
 ReplicationServer::ReplicationServer(std::shared_ptr<State> state) : state_(std::move(state)) {}
 ReplicationServer::~ReplicationServer() = default;
 
-core::Result<std::unique_ptr<ReplicationServer>> ReplicationServer::create(asio::any_io_executor executor,
-                                                                           ReplicationServerOptions options,
-                                                                           watch::KubeClient& kube,
-                                                                           Provider provider,
-                                                                           core::Logger logger) {
+core::Result<std::unique_ptr<ReplicationServer>> ReplicationServer::create(
+    const asio::any_io_executor& executor, ReplicationServerOptions options, watch::KubeClient& kube,
+    Provider provider, core::Logger logger) {
   auto state =
       std::make_shared<State>(executor, std::move(options), kube, std::move(provider), std::move(logger));
   http::ServerOptions so;

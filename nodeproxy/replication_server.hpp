@@ -14,6 +14,9 @@
 // run on the node asked for (user.extra node-name, or the Pod's spec.nodeName), and, when
 // `allowed_users` is not empty, the user must be in it. Missing, forged or expired tokens: 401; a pod of
 // another node or another user: 403; API server unreachable: 503.
+// Expiry is judged here too, from the token's `exp` claim (read unverified, so it can only shorten what is
+// accepted): a token past it is refused without a TokenReview (the API server allows a leeway after
+// expiry), and a cached review never outlives the token it was made for.
 //
 // Snapshots come from `provider(node)`; the composer calls notify_changed() after the state changed (from
 // any thread). A node's snapshot "changed" when it differs in anything but seq.
@@ -25,9 +28,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/http/tls_config.hpp"
 #include "core/logger.hpp"
 #include "core/result.hpp"
@@ -46,6 +52,7 @@ struct ReplicationServerOptions {
   std::vector<std::string> audiences;      // TokenReview spec.audiences; empty: the API server's
   std::vector<std::string> allowed_users;  // e.g. system:serviceaccount:kube-system:podid-nmi; empty: any
   std::size_t max_connections{512};
+  const core::Clock* wall_clock{nullptr};  // judges tokens' `exp`; null: the system clock
   // Whether this server may answer snapshots now (a standby controller, or a leader whose State has not
   // caught up yet, must not hand out an empty or stale snapshot): false answers 503, and the replica keeps
   // its last snapshot and retries. Empty: always. Called on the server's executor.
@@ -57,6 +64,7 @@ struct ReplicationCounters {
   std::uint64_t changes_sent{0};
   std::uint64_t heartbeats_sent{0};
   std::uint64_t unauthenticated{0};  // 401
+  std::uint64_t expired{0};          // of those, tokens past their `exp`, refused without a TokenReview
   std::uint64_t forbidden{0};        // 403
   std::uint64_t reviews{0};          // TokenReviews sent to the API server
   std::uint64_t review_cache_hits{0};
@@ -76,13 +84,16 @@ struct ReviewedCaller {
 [[nodiscard]] const watch::ResourceKind& token_reviews_kind();
 // Reads a TokenReview answer (status.authenticated, user.username, user.extra pod/node claims).
 [[nodiscard]] core::Result<ReviewedCaller> parse_token_review(const boost::json::object& review);
+// The `exp` claim of a JWT in milliseconds since the epoch, read without checking the signature; empty when
+// the token is no JWT or carries none.
+[[nodiscard]] std::optional<std::int64_t> token_expiry_ms(std::string_view token);
 
 class ReplicationServer {
  public:
   using Provider = std::function<std::shared_ptr<const NodeSnapshot>(const std::string& node)>;
 
   [[nodiscard]] static core::Result<std::unique_ptr<ReplicationServer>> create(
-      boost::asio::any_io_executor executor, ReplicationServerOptions options, watch::KubeClient& kube,
+      const boost::asio::any_io_executor& executor, ReplicationServerOptions options, watch::KubeClient& kube,
       Provider provider, core::Logger logger);
   ~ReplicationServer();
   ReplicationServer(const ReplicationServer&) = delete;

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -320,11 +321,19 @@ std::string ControlPlane::poll_ready(const std::string& what, std::chrono::secon
   }
 }
 
-void ControlPlane::restart_apiserver() {
+void ControlPlane::restart_apiserver(const std::function<void()>& while_down) {
   if (!apiserver_ || stopped_)
     throw std::runtime_error("restart_apiserver: the control plane is not running");
   const auto t0 = Clock::now();
   apiserver_->stop();
+  std::exception_ptr failed;  // a failed assertion while down still brings the server back, then propagates
+  if (while_down) {
+    try {
+      while_down();
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  }
   const std::string log_path = info_.dir + "/kube-apiserver.log";
   spawner_->run(
       [&] { apiserver_ = std::make_unique<ChildProcess>("kube-apiserver", apiserver_args_, log_path); });
@@ -339,6 +348,7 @@ void ControlPlane::restart_apiserver() {
   std::snprintf(summary, sizeof summary, "kube-apiserver restarted in %.1f s",
                 std::chrono::duration<double>(Clock::now() - t0).count());
   log_line(summary);
+  if (failed) std::rethrow_exception(failed);
 }
 
 void ControlPlane::stop() {

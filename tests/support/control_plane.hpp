@@ -67,8 +67,9 @@ class ControlPlane {
   // port, etcd and certificates; returns once /readyz is ok and every CRD is served again. etcd keeps
   // running, so objects and resourceVersions survive. Throws std::runtime_error naming the log on failure.
   // Blocking; call it from a thread that does not serve the test's clients (requests from other threads
-  // meanwhile fail with a transport error, as against a real restarting server).
-  void restart_apiserver();
+  // meanwhile fail with a transport error, as against a real restarting server). `while_down`, when given,
+  // runs on the calling thread after the stop and before the start: an outage as long as it takes.
+  void restart_apiserver(const std::function<void()>& while_down = {});
 
   ControlPlane(const ControlPlane&) = delete;
   ControlPlane& operator=(const ControlPlane&) = delete;
