@@ -4,7 +4,6 @@
 #include <boost/json/value.hpp>
 #include <charconv>
 #include <ctime>
-#include <random>
 
 #include "core/model.hpp"
 
@@ -109,23 +108,6 @@ std::optional<std::int64_t> parse_retry_after(std::string_view value, std::int64
   if (end == nullptr || *end != '\0') return std::nullopt;
   const std::int64_t at_ms = static_cast<std::int64_t>(timegm(&tm)) * 1000;
   return std::max<std::int64_t>(at_ms - now_ms, 0);
-}
-
-std::string new_uuid() {
-  std::random_device rd;
-  std::uniform_int_distribution<unsigned> byte(0, 255);
-  unsigned char b[16];
-  for (auto& x : b) x = static_cast<unsigned char>(byte(rd));
-  b[6] = static_cast<unsigned char>((b[6] & 0x0FU) | 0x40U);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3FU) | 0x80U);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
-    out += kHex[b[i] >> 4U];
-    out += kHex[b[i] & 0x0FU];
-  }
-  return out;
 }
 
 }  // namespace podid::arm

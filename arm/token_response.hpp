@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "arm/token_source.hpp"
+#include "core/http/client_certificate.hpp"
 #include "core/http/message.hpp"
 
 namespace podid::arm {
@@ -23,6 +24,6 @@ namespace podid::arm {
 [[nodiscard]] std::optional<std::int64_t> parse_retry_after(std::string_view value, std::int64_t now_ms);
 
 // A random version-4 UUID in lower case (operation IDs, assertion jti, client request IDs).
-[[nodiscard]] std::string new_uuid();
+using http::new_uuid;
 
 }  // namespace podid::arm

@@ -24,6 +24,7 @@
 #include "arm/token_source_factory.hpp"
 #include "cli/controller.hpp"
 #include "cli/duration.hpp"
+#include "cli/main_guard.hpp"
 #include "cli/nodeproxy_replication.hpp"
 #include "core/http/http_server.hpp"
 #include "store/rocks_event_store.hpp"
@@ -317,14 +318,6 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-// Errors are values here; anything thrown past run() is a bug, reported rather than left to std::terminate.
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "podid-controller: unexpected exception: " << e.what() << '\n';
-  } catch (...) {
-    std::cerr << "podid-controller: unexpected exception\n";
-  }
-  return 1;
+  return podid::cli::guarded_main("podid-controller", [&] { return run(argc, argv); });
 }

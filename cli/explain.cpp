@@ -1,5 +1,6 @@
 #include "cli/explain.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include "core/matching.hpp"
@@ -23,6 +24,8 @@ std::string label_of(const Pod& p) {
 }
 
 struct Describer {
+  const State* state{nullptr};  // the replayed state, when there is one: for what an event alone cannot say
+
   std::string operator()(const PodObserved& e) const {
     const auto& p = e.pod;
     return "pod " + p.key.to_string() + " observed (node " + (p.node.empty() ? "none" : p.node) + ", IP " +
@@ -76,8 +79,24 @@ struct Describer {
     return "Azure reported on " + e.target.to_string() + ": " + join(ids);
   }
   std::string operator()(const ArmOperationStarted& e) const {
-    return "ARM PATCH " + e.operation_id + " started on " + e.target.to_string() + ": attach " + join(e.add) +
-           "; detach " + join(e.remove);
+    // A detach the planner made to repair an identity re-created in Azure (plan.cpp `recreated`) is told
+    // apart by the repair the projection recorded for the target; the event itself does not say.
+    std::vector<std::string> detach, repair;
+    const TargetState* target = nullptr;
+    if (state != nullptr)
+      if (const auto t = state->targets.find(e.target); t != state->targets.end()) target = &t->second;
+    for (const auto& rid : e.remove) {
+      const bool repaired = target != nullptr && std::ranges::any_of(target->repaired, [&](const auto& r) {
+                              return r.first == rid;
+                            });
+      (repaired ? repair : detach).push_back(rid);
+    }
+    std::string out = "ARM PATCH " + e.operation_id + " started on " + e.target.to_string() + ": attach " +
+                      join(e.add) + "; detach " + join(detach);
+    if (!repair.empty())
+      out += "; detach to attach again " + join(repair) +
+             " (re-created in Azure: the VM or scale set still held the old identity)";
+    return out;
   }
   std::string operator()(const ArmOperationSucceeded& e) const {
     return "ARM PATCH " + e.operation_id + " on " + e.target.to_string() + " succeeded";
@@ -165,6 +184,10 @@ std::string describe(const Event& e) {
   return std::visit(Describer{}, e);
 }
 
+std::string describe(const Event& e, const State& state) {
+  return std::visit(Describer{&state}, e);
+}
+
 Result<std::vector<std::string>> explain(const State& state, std::string_view subject,
                                          const std::vector<std::pair<Seq, Event>>& history) {
   std::vector<std::string> out;
@@ -202,7 +225,7 @@ Result<std::vector<std::string>> explain(const State& state, std::string_view su
   }
   out.push_back("history (" + std::to_string(history.size()) + " events):");
   for (const auto& [seq, e] : history)
-    out.push_back("  #" + std::to_string(seq) + " " + at(at_ms_of(e)) + " " + describe(e));
+    out.push_back("  #" + std::to_string(seq) + " " + at(at_ms_of(e)) + " " + describe(e, state));
   return out;
 }
 

@@ -15,6 +15,9 @@ namespace podid::cli {
 
 // One line describing an event, e.g. "pod default/demo observed on node n1 with IP 10.0.0.5, label demo".
 [[nodiscard]] std::string describe(const core::Event& e);
+// The same, completed from the replayed state where the event alone cannot say (a detach that repairs an
+// identity re-created in Azure).
+[[nodiscard]] std::string describe(const core::Event& e, const core::State& state);
 
 // "pod/<ns>/<name>", "identity/<ns>/<name>", "vm/<sub>/<rg>/<name>" or "vmss/...": the explanation as lines.
 // Errors: invalid when the subject is malformed.

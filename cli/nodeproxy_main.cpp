@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <iostream>
 
+#include "cli/main_guard.hpp"
 #include "cli/nodeproxy_config.hpp"
 #include "cli/nodeproxy_process.hpp"
 
@@ -23,9 +24,7 @@ class StderrSink final : public core::Sink {
   void write(core::LogLevel, std::string_view line) override { std::cerr << line << '\n'; }
 };
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"podid-nodeproxy: answers pods' IMDS token requests on this node (the NMI role)"};
   cli::NodeProxyConfig config;
   cli::add_nodeproxy_flags(app, config);
@@ -46,7 +45,7 @@ int main(int argc, char** argv) {
   }
   std::optional<core::Status> stopped;
   const auto stop = [&] {
-    asio::co_spawn(io, (*process)->shutdown(), [&](std::exception_ptr e, core::Status s) {
+    asio::co_spawn(io, (*process)->shutdown(), [&](const std::exception_ptr& e, core::Status s) {
       if (e) std::rethrow_exception(e);
       stopped = std::move(s);
     });
@@ -69,4 +68,10 @@ int main(int argc, char** argv) {
   if (stopped && !*stopped) exit_code = 1;
   if (exit_code == 0) logger.info("Node proxy stopped.");
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return podid::cli::guarded_main("podid-nodeproxy", [&] { return run(argc, argv); });
 }

@@ -40,8 +40,9 @@ void NodeProxyReplication::attach(ControllerOptions& options) {
   };
 }
 
-core::Status NodeProxyReplication::start(boost::asio::any_io_executor executor, watch::KubeClient& kube,
-                                         const Controller& controller, core::Logger logger) {
+core::Status NodeProxyReplication::start(const boost::asio::any_io_executor& executor,
+                                         watch::KubeClient& kube, const Controller& controller,
+                                         const core::Logger& logger) {
   if (flags_.port == 0) return core::ok();
   nodeproxy::ReplicationServerOptions o;
   o.address = flags_.address;

@@ -47,8 +47,8 @@ class NodeProxyReplication {
 
   void attach(ControllerOptions& options);
   // Listens (when the port is not 0); errors: the TLS files or the address are unusable.
-  [[nodiscard]] core::Status start(boost::asio::any_io_executor executor, watch::KubeClient& kube,
-                                   const Controller& controller, core::Logger logger);
+  [[nodiscard]] core::Status start(const boost::asio::any_io_executor& executor, watch::KubeClient& kube,
+                                   const Controller& controller, const core::Logger& logger);
   [[nodiscard]] boost::asio::awaitable<void> stop();
 
  private:

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "cli/explain.hpp"
+#include "cli/main_guard.hpp"
 #include "cli/migrate.hpp"
 #include "cli/node_cleanup.hpp"
 #include "cli/snapshot.hpp"
@@ -89,7 +90,7 @@ int run_migrate(MigrateCommand& c) {
   core::SystemClock clock;
   std::optional<core::Result<cli::MigrateReport>> result;
   boost::asio::co_spawn(io, cli::run_migration(**client, log ? &*log : nullptr, clock, c.options, std::cout),
-                        [&result](std::exception_ptr e, core::Result<cli::MigrateReport> r) {
+                        [&result](const std::exception_ptr& e, core::Result<cli::MigrateReport> r) {
                           if (e) std::rethrow_exception(e);
                           result = std::move(r);
                         });
@@ -318,9 +319,7 @@ void add_source(CLI::App& cmd, LogSource& src, bool with_bundle = false) {
   });
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   CLI::App app{"podidctl: audit, debug and migrate an AAD Pod Identity control plane"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("podidctl ") + PODID_VERSION);
@@ -408,4 +407,10 @@ int main(int argc, char** argv) {
     return cli::run_node_cleanup(cleanup, std::cout, std::cerr);
   }
   return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return podid::cli::guarded_main("podidctl", [&] { return run(argc, argv); });
 }

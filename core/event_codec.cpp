@@ -245,11 +245,11 @@ Result<ErrorCode> parse_error_class(std::string_view name) {
   return make_error(ErrorCode::corrupt, "unknown error class \"" + std::string(name) + "\"");
 }
 
-std::string_view kind_of(const Event& e) noexcept {
+std::string_view kind_of(const Event& e) {
   return std::visit([](const auto& x) { return std::decay_t<decltype(x)>::kind; }, e);
 }
 
-std::int64_t at_ms_of(const Event& e) noexcept {
+std::int64_t at_ms_of(const Event& e) {
   return std::visit([](const auto& x) { return x.at_ms; }, e);
 }
 

@@ -170,7 +170,7 @@ using Event =
                  ArmOperationSucceeded, ArmOperationFailed, ArmOperationThrottled, AssignedIdentityWritten,
                  MigrationApplied>;
 
-[[nodiscard]] std::string_view kind_of(const Event& e) noexcept;
-[[nodiscard]] std::int64_t at_ms_of(const Event& e) noexcept;
+[[nodiscard]] std::string_view kind_of(const Event& e);
+[[nodiscard]] std::int64_t at_ms_of(const Event& e);
 
 }  // namespace podid::core

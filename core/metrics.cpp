@@ -194,7 +194,10 @@ void expose_histogram(std::string& out, const HistogramFamily& f) {
 std::string MetricsRegistry::expose() const {
   std::lock_guard lock(mutex_);
   std::string out;
-  for (const auto& [name, e] : families_) {
+  for (const auto& family : families_) {
+    // Named references rather than structured bindings: clang 14 (clang-tidy) cannot capture those.
+    const std::string& name = family.first;
+    const auto& e = family.second;
     if (e.counter) {
       header(out, *e.counter, "counter");
       e.counter->each([&](const std::vector<std::string>& values, const Counter& c) {

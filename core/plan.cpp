@@ -85,6 +85,7 @@ void plan_target(const State& s, const ArmTarget& key, const TargetState& t, std
   normalise(causes);
   // Adds first, then removes; each request carries at most kMaxIdentitiesPerRequest identities.
   std::vector<std::pair<bool, std::string>> all;
+  all.reserve(add.size() + remove.size());
   for (const auto& rid : add) all.emplace_back(true, rid);
   for (const auto& rid : remove) all.emplace_back(false, rid);
   const std::size_t parts = (all.size() + kMaxIdentitiesPerRequest - 1) / kMaxIdentitiesPerRequest;

@@ -38,7 +38,7 @@ struct NodeProxy::Parts {
 NodeProxy::NodeProxy(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
 NodeProxy::~NodeProxy() = default;
 
-core::Result<std::unique_ptr<NodeProxy>> NodeProxy::create(boost::asio::any_io_executor executor,
+core::Result<std::unique_ptr<NodeProxy>> NodeProxy::create(const boost::asio::any_io_executor& executor,
                                                            NodeProxyOptions options,
                                                            SnapshotSource& snapshots, SecretReader& secrets,
                                                            const core::Clock& clock, core::Logger logger) {

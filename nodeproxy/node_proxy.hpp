@@ -48,7 +48,7 @@ struct NodeProxyOptions {
 class NodeProxy {
  public:
   [[nodiscard]] static core::Result<std::unique_ptr<NodeProxy>> create(
-      boost::asio::any_io_executor executor, NodeProxyOptions options, SnapshotSource& snapshots,
+      const boost::asio::any_io_executor& executor, NodeProxyOptions options, SnapshotSource& snapshots,
       SecretReader& secrets, const core::Clock& clock, core::Logger logger);
   ~NodeProxy();
   NodeProxy(const NodeProxy&) = delete;

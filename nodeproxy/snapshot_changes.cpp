@@ -24,7 +24,7 @@ struct SnapshotChanges::State {
   }
 };
 
-SnapshotChanges::SnapshotChanges(asio::any_io_executor executor, SnapshotSource& source,
+SnapshotChanges::SnapshotChanges(const asio::any_io_executor& executor, SnapshotSource& source,
                                  std::function<void()> on_change)
     : state_(std::make_shared<State>()), source_(source) {
   state_->executor = executor;

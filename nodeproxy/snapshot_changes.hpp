@@ -18,7 +18,7 @@ namespace podid::nodeproxy {
 
 class SnapshotChanges {
  public:
-  SnapshotChanges(boost::asio::any_io_executor executor, SnapshotSource& source,
+  SnapshotChanges(const boost::asio::any_io_executor& executor, SnapshotSource& source,
                   std::function<void()> on_change = {});
   ~SnapshotChanges();
   SnapshotChanges(const SnapshotChanges&) = delete;

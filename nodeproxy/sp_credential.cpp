@@ -47,7 +47,7 @@ core::Result<std::string> ServicePrincipalCredential::form_auth(const std::strin
                                                                 std::int64_t now_ms) const {
   if (client_secret_) return "&client_secret=" + http::url_encode(client_secret_->value());
   const std::string assertion =
-      PODID_TRY(certificate_->assertion(client_id, token_endpoint, now_ms, http::new_assertion_id()));
+      PODID_TRY(certificate_->assertion(client_id, token_endpoint, now_ms, http::new_uuid()));
   return "&client_assertion_type=" +
          http::url_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
          "&client_assertion=" + assertion;

@@ -31,7 +31,9 @@ core::Result<core::Event> observed(core::Result<T> decoded, std::int64_t at_ms, 
   return core::Event{std::move(e)};
 }
 
+// `rv` is moved into the event (clang-tidy 14 cannot see that through the dependent member).
 template <class Ev, class K>
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
 core::Result<core::Event> deleted(std::string_view key, std::string rv, std::int64_t at_ms) {
   auto parsed = core::parse_key<K>(key);
   if (!parsed) return parsed.error();

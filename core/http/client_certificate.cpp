@@ -133,7 +133,7 @@ std::string base64url(std::string_view raw) {
   return out;
 }
 
-std::string new_assertion_id() {
+std::string new_uuid() {
   unsigned char b[16] = {};
   if (RAND_bytes(b, sizeof b) != 1) {
     // The CSPRNG is unusable only if OpenSSL could not seed it; fall back to the OS source directly.

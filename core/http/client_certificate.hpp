@@ -42,7 +42,7 @@ class ClientCertificate {
 
 [[nodiscard]] std::string base64url(std::string_view raw);  // no padding
 
-// A random version-4 UUID (lower case) from OpenSSL's CSPRNG: a client assertion's `jti`.
-[[nodiscard]] std::string new_assertion_id();
+// A random version-4 UUID (lower case) from OpenSSL's CSPRNG: a client assertion's `jti`, a request ID.
+[[nodiscard]] std::string new_uuid();
 
 }  // namespace podid::http

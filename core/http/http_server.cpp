@@ -25,7 +25,7 @@ using tcp = boost::asio::ip::tcp;
 constexpr auto kTuple = asio::as_tuple(asio::use_awaitable);
 
 struct HttpServer::State : std::enable_shared_from_this<State> {
-  State(asio::any_io_executor ex, ServerOptions opts, Handler h)
+  State(const asio::any_io_executor& ex, ServerOptions opts, Handler h)
       : executor(ex), options(std::move(opts)), handler(std::move(h)), acceptor(ex), drained(ex) {}
 
   asio::any_io_executor executor;
@@ -176,7 +176,7 @@ asio::awaitable<void> HttpServer::State::accept_loop() {
 HttpServer::HttpServer(std::shared_ptr<State> state) : state_(std::move(state)) {}
 HttpServer::~HttpServer() = default;
 
-core::Result<std::unique_ptr<HttpServer>> HttpServer::create(asio::any_io_executor executor,
+core::Result<std::unique_ptr<HttpServer>> HttpServer::create(const asio::any_io_executor& executor,
                                                              ServerOptions options, Handler handler) {
   auto state = std::make_shared<State>(executor, std::move(options), std::move(handler));
   if (state->options.tls) state->tls.emplace(PODID_TRY(detail::make_server_context(*state->options.tls)));

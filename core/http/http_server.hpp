@@ -43,9 +43,8 @@ class HttpServer {
   using Handler = std::function<boost::asio::awaitable<Response>(Request)>;
 
   // Binds and listens; fails (invalid/io/transient) when the address or TLS material is unusable.
-  [[nodiscard]] static core::Result<std::unique_ptr<HttpServer>> create(boost::asio::any_io_executor executor,
-                                                                        ServerOptions options,
-                                                                        Handler handler);
+  [[nodiscard]] static core::Result<std::unique_ptr<HttpServer>> create(
+      const boost::asio::any_io_executor& executor, ServerOptions options, Handler handler);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -112,4 +112,19 @@ std::string arm_token(const Emulator& emu, const std::string& resource) {
   return std::string(r.json().at("access_token").as_string());
 }
 
+Result<Jwt> verified_jwt(const Emulator& emu, const std::string& tenant, const std::string& token) {
+  auto jwt = PODID_TRY(jwt_parse(token));
+  const auto kid = jwt.header_string("kid");
+  const auto jwks = boost::json::parse(emu.jwks_json(tenant));
+  for (const auto& k : jwks.at("keys").as_array()) {
+    const auto& o = k.as_object();
+    if (o.at("kid").as_string() != kid) continue;
+    const auto key = PODID_TRY(Key::from_rsa_jwk(o.at("n").as_string(), o.at("e").as_string()));
+    if (!jwt_verify(jwt, key))
+      return core::make_error(core::ErrorCode::permission, "JWT signature does not verify");
+    return jwt;
+  }
+  return core::make_error(core::ErrorCode::not_found, "No key " + kid + " in the tenant's JWKS");
+}
+
 }  // namespace podid::emulator::testing

@@ -9,6 +9,7 @@
 #include "tests/emulator/config.hpp"
 #include "tests/emulator/emulator.hpp"
 #include "tests/emulator/http_message.hpp"
+#include "tests/emulator/jwt.hpp"
 
 namespace podid::emulator::testing {
 
@@ -55,5 +56,10 @@ inline constexpr const char* kAppOid = "0b1ec700-0000-0000-0000-0000000000a1";
 // A v1 client-credentials token for `resource` (ARM by default) from the emulator's AAD.
 [[nodiscard]] std::string arm_token(const Emulator& emu,
                                     const std::string& resource = "https://management.azure.com/");
+
+// `token` parsed and its signature verified with the key its `kid` names in the tenant's JWKS, as a relying
+// party would (through the published JWKS, not the emulator's private keys).
+[[nodiscard]] Result<Jwt> verified_jwt(const Emulator& emu, const std::string& tenant,
+                                       const std::string& token);
 
 }  // namespace podid::emulator::testing

@@ -23,16 +23,7 @@ namespace podid::faults_test {
 using testing::ControlPlane;
 using Reply = testing::LoopbackReply;
 
-// Polls `done` every 50 ms until it holds or `timeout` passes (waiting for processes, not timing them).
-template <class F>
-bool eventually(F&& done, std::chrono::milliseconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return true;
-}
+using testing::eventually;
 
 struct ProcessWorld : testing::ClusterObjects {
   explicit ProcessWorld(ControlPlane& control);

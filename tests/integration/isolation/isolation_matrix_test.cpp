@@ -14,8 +14,8 @@
 #include <thread>
 
 #include "integration/controller/behaviour_env.hpp"
-#include "integration/isolation/isolation_env.hpp"
 #include "integration/isolation/isolation_oracle.hpp"
+#include "integration/nodeproxy/proxy_env.hpp"
 #include "nodeproxy/node_snapshot.hpp"
 #include "nodeproxy/snapshot_source.hpp"
 #include "support/control_plane_catch.hpp"
@@ -174,12 +174,12 @@ std::string field(const boost::json::value& v, const char* name) {
 // One request and its judgement against the oracle.
 void judge(Tally& tally, const emu::Emulator& e, const std::string& url, const iso::PodRow& pod,
            const iso::Expected& want, const std::string& what) {
-  auto r = iso::get_from(url, pod.ip);
+  auto r = podid::testing::curl_get(url, pod.ip);
   // The exception pod is relayed to the IMDS uncached, and the IMDS allows 20 requests a second (as Azure's
   // does): retry a 429 as the SDKs do.
   for (int tries = 0; r.status == 429 && tries < 10; ++tries) {
     std::this_thread::sleep_for(500ms);
-    r = iso::get_from(url, pod.ip);
+    r = podid::testing::curl_get(url, pod.ip);
   }
   ++tally.requests;
   boost::system::error_code ec;
@@ -188,7 +188,7 @@ void judge(Tally& tally, const emu::Emulator& e, const std::string& url, const i
   const std::string where = pod.ns + "/" + pod.name + " " + what + ": ";
   auto mismatch = [&](const std::string& why) {
     tally.mismatches.push_back(where + why + " (status " + std::to_string(r.status) + ", " +
-                               r.body.substr(0, 160) + r.error + ")");
+                               r.body.substr(0, 160) + r.curl_error + ")");
   };
   if (want.outcome != iso::Outcome::token) {
     if (!token.empty() || r.status == 200) {
@@ -205,7 +205,7 @@ void judge(Tally& tally, const emu::Emulator& e, const std::string& url, const i
   }
   const auto& id = *want.identity;
   if (r.status != 200 || token.empty()) return mismatch("expected a token of " + id.ns + "/" + id.name);
-  auto jwt = iso::verified_jwt(e, emu::testing::kTenant, token);
+  auto jwt = emu::testing::verified_jwt(e, emu::testing::kTenant, token);
   if (!jwt) return mismatch("token does not verify: " + jwt.error().describe());
   const bool right =
       jwt->claim_string("appid") == id.client_id && jwt->claim_string("aud") == kVault &&
@@ -256,7 +256,7 @@ TEST_CASE("Every pod gets a token for exactly the identities the binding rules a
   po.authority_host = c.emulator.authority_host();
   po.aad_tls.ca.data = c.emulator.ca_pem();
   po.pipeline.assignment_wait = 200ms;
-  iso::ProxyThread proxy(po, source, secrets);
+  podid::testing::RunningProxy proxy(po, source, secrets);
   REQUIRE(proxy.error().empty());
 
   const std::string base =

@@ -37,6 +37,28 @@ bool refused(const Reply& r) {
          field(r, "access_token").empty();
 }
 
+// Waits (two minutes at most, failing early if a main exits) until the node proxy serves the pod at kPodIp,
+// then checks the answer is `id`'s token, signed by the tenant's published key.
+Reply served_token(Mains& m, const emulator::ManagedIdentity& id) {
+  Reply ok;
+  const bool served = eventually(
+      [&] {
+        if (!m.controller->running() || !m.nodeproxy->running())
+          FAIL(m.controller->exit_description() << m.nodeproxy->exit_description() << "\n" << m.logs());
+        ok = m.get_token(kPodIp);
+        return ok.status == 200;
+      },
+      120s);
+  INFO(ok.status << " " << ok.body << ok.error << "\n" << m.logs());
+  REQUIRE(served);
+  CHECK(field(ok, "client_id") == id.client_id);
+  const auto jwt = verified_jwt(*m.emu, emulator::testing::kTenant, field(ok, "access_token"));
+  REQUIRE(jwt.has_value());
+  CHECK(core::to_lower(jwt->claim_string("xms_mirid")) == core::to_lower(id.id));
+  CHECK(jwt->claim_string("oid") == id.principal_id);
+  return ok;
+}
+
 // "<cmd> 2>&1" -> (exit status, output).
 std::pair<int, std::string> run_command(const std::string& cmd) {
   std::string out;
@@ -96,21 +118,7 @@ TEST_CASE("A managed-mode podid-controller without azure.json feeds podid-nodepr
   m.start_controller(true);
   m.start_nodeproxy(token_file, true);
 
-  Reply ok;
-  const bool served = eventually(
-      [&] {
-        if (!m.controller->running() || !m.nodeproxy->running())
-          FAIL(m.controller->exit_description() << m.nodeproxy->exit_description() << "\n" << m.logs());
-        ok = m.get_token(kPodIp);
-        return ok.status == 200;
-      },
-      120s);
-  INFO(ok.status << " " << ok.body << ok.error << "\n" << m.logs());
-  REQUIRE(served);
-  CHECK(field(ok, "client_id") == demo->client_id);
-  const auto jwt = verified_jwt(*m.emu, emulator::testing::kTenant, field(ok, "access_token"));
-  REQUIRE(jwt.has_value());
-  CHECK(core::to_lower(jwt->claim_string("xms_mirid")) == core::to_lower(demo->id));
+  const Reply ok = served_token(m, *demo);
   CHECK(m.get_token(kStrangerIp).status == 403);
 
   CHECK(m.emu->counter("arm.requests") == 0);
@@ -153,22 +161,7 @@ TEST_CASE(
   m.start_nodeproxy(token_file);
 
   // A token for the bound identity, once the controller assigned it and the replica carried it over.
-  Reply ok;
-  const bool served = eventually(
-      [&] {
-        if (!m.controller->running() || !m.nodeproxy->running())
-          FAIL(m.controller->exit_description() << m.nodeproxy->exit_description() << "\n" << m.logs());
-        ok = m.get_token(kPodIp);
-        return ok.status == 200;
-      },
-      120s);
-  INFO(ok.status << " " << ok.body << ok.error << "\n" << m.logs());
-  REQUIRE(served);
-  CHECK(field(ok, "client_id") == demo->client_id);
-  const auto jwt = verified_jwt(*m.emu, emulator::testing::kTenant, field(ok, "access_token"));
-  REQUIRE(jwt.has_value());
-  CHECK(core::to_lower(jwt->claim_string("xms_mirid")) == core::to_lower(demo->id));
-  CHECK(jwt->claim_string("oid") == demo->principal_id);
+  const Reply ok = served_token(m, *demo);
 
   // Another source address is no pod of this node: refused, IMDS-style.
   const auto stranger = m.get_token(kStrangerIp);

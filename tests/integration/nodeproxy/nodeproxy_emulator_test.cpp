@@ -70,7 +70,7 @@ struct Env {
   nodeproxy::NodeProxyOptions options;
 };
 
-std::string field(const CurlReply& r, const char* name) {
+std::string field(const ImdsReply& r, const char* name) {
   const auto v = boost::json::parse(r.body);
   return std::string(v.at(name).as_string());
 }

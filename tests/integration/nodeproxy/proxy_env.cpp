@@ -103,8 +103,8 @@ std::size_t header_line(char* data, std::size_t size, std::size_t n, void* user)
 
 }  // namespace
 
-CurlReply curl_get(const std::string& url, const std::string& source_ip, bool metadata) {
-  CurlReply reply;
+ImdsReply curl_get(const std::string& url, const std::string& source_ip, bool metadata) {
+  ImdsReply reply;
   CURL* curl = curl_easy_init();
   curl_slist* headers = nullptr;
   if (metadata) headers = curl_slist_append(headers, "Metadata: true");
@@ -127,22 +127,6 @@ CurlReply curl_get(const std::string& url, const std::string& source_ip, bool me
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   return reply;
-}
-
-emulator::Result<emulator::Jwt> verified_jwt(const emulator::Emulator& emu, const std::string& tenant,
-                                             const std::string& token) {
-  auto jwt = PODID_TRY(emulator::jwt_parse(token));
-  const auto kid = jwt.header_string("kid");
-  const auto jwks = boost::json::parse(emu.jwks_json(tenant));
-  for (const auto& k : jwks.at("keys").as_array()) {
-    const auto& o = k.as_object();
-    if (o.at("kid").as_string() != kid) continue;
-    const auto key = PODID_TRY(emulator::Key::from_rsa_jwk(o.at("n").as_string(), o.at("e").as_string()));
-    if (!emulator::jwt_verify(jwt, key))
-      return core::make_error(core::ErrorCode::permission, "JWT signature does not verify");
-    return jwt;
-  }
-  return core::make_error(core::ErrorCode::not_found, "No key " + kid + " in the tenant's JWKS");
 }
 
 }  // namespace podid::testing

@@ -15,6 +15,7 @@
 #include "nodeproxy/node_proxy.hpp"
 #include "tests/emulator/emulator.hpp"
 #include "tests/emulator/jwt.hpp"
+#include "tests/emulator/tests/test_client.hpp"
 
 namespace podid::testing {
 
@@ -65,7 +66,7 @@ class RunningProxy {
   std::thread thread_;
 };
 
-struct CurlReply {
+struct ImdsReply {
   long status{0};  // 0: no HTTP answer (curl_error says why)
   std::string body;
   std::string curl_error;
@@ -73,12 +74,9 @@ struct CurlReply {
 };
 
 // GET url with `Metadata: true`, from source_ip when non-empty. Call from the thread (namespace) to use.
-[[nodiscard]] CurlReply curl_get(const std::string& url, const std::string& source_ip, bool metadata = true);
+[[nodiscard]] ImdsReply curl_get(const std::string& url, const std::string& source_ip, bool metadata = true);
 
-// Parses the token and verifies its signature with the key its `kid` names in the tenant's JWKS.
-// Returns the JWT, or an error saying what failed.
-[[nodiscard]] emulator::Result<emulator::Jwt> verified_jwt(const emulator::Emulator& emu,
-                                                           const std::string& tenant,
-                                                           const std::string& token);
+// The token parsed and its signature verified against the tenant's JWKS (one helper for every test).
+using emulator::testing::verified_jwt;
 
 }  // namespace podid::testing

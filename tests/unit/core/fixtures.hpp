@@ -106,4 +106,17 @@ struct Log {
   }
 };
 
+// The smallest matched cluster most tables start from: VM node n0, identity d/x (type 0) bound by selector
+// "sel" through binding d/b, and pod d/p labelled "sel".
+inline const PodKey kPod{"d", "p"};
+inline const IdentityKey kId{"d", "x"};
+inline Log matched_cluster() {
+  Log log;
+  log.add(NodeObserved{0, vm_node("n0")});
+  log.add(IdentityObserved{0, msi("d", "x")});
+  log.add(BindingObserved{0, binding("d", "b", "x", "sel")});
+  log.add(PodObserved{0, pod("d", "p", "sel")});
+  return log;
+}
+
 }  // namespace podid::core::testing

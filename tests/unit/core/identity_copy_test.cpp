@@ -13,20 +13,13 @@ using namespace podid::core::testing;
 
 namespace {
 
-const PodKey kPod{"d", "p"};
-const IdentityKey kId{"d", "x"};
-
 IdentityCopy copy_of(const AzureIdentity& id) {
   return {id.raw_type, id.client_id, id.resource_id};
 }
 
 // A matched, attached pod whose AAI was written with a copy of msi("d", "x"); the plan is then empty.
 Log settled() {
-  Log log;
-  log.add(NodeObserved{0, vm_node("n0")});
-  log.add(IdentityObserved{0, msi("d", "x")});
-  log.add(BindingObserved{0, binding("d", "b", "x", "sel")});
-  log.add(PodObserved{0, pod("d", "p", "sel")});
+  Log log = matched_cluster();
   log.add(ArmOperationStarted{0, "op-a", vm_target("n0"), {rid("x")}, {}, {}});
   log.add(ArmOperationSucceeded{0, "op-a", vm_target("n0")});
   AssignedIdentity aai{log.find(kPod, kId)->aai, kPod, kId, {"d", "b"}, "n0", "Assigned", "", "5"};

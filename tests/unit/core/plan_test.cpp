@@ -9,18 +9,6 @@ using namespace podid::core::testing;
 
 namespace {
 
-const PodKey kPod{"d", "p"};
-const IdentityKey kId{"d", "x"};
-
-Log matched_cluster() {
-  Log log;
-  log.add(NodeObserved{0, vm_node("n0")});
-  log.add(IdentityObserved{0, msi("d", "x")});
-  log.add(BindingObserved{0, binding("d", "b", "x", "sel")});
-  log.add(PodObserved{0, pod("d", "p", "sel")});
-  return log;
-}
-
 // Attaches rid("x") to n0 through a successful operation.
 void attach_x(Log& log) {
   log.add(ArmOperationStarted{0, "op-a", vm_target("n0"), {rid("x")}, {}, {}});

@@ -7,23 +7,6 @@
 using namespace podid::core;
 using namespace podid::core::testing;
 
-namespace {
-
-// A cluster with a VM node, identity d/x bound by selector "sel", and pod d/p labelled "sel".
-Log matched_cluster() {
-  Log log;
-  log.add(NodeObserved{0, vm_node("n0")});
-  log.add(IdentityObserved{0, msi("d", "x")});
-  log.add(BindingObserved{0, binding("d", "b", "x", "sel")});
-  log.add(PodObserved{0, pod("d", "p", "sel")});
-  return log;
-}
-
-const PodKey kPod{"d", "p"};
-const IdentityKey kId{"d", "x"};
-
-}  // namespace
-
 TEST_CASE("A pod whose label equals a binding selector gets the binding's identity", "[unit]") {
   auto log = matched_cluster();
   const auto* a = log.find(kPod, kId);

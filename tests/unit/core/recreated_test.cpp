@@ -11,9 +11,6 @@ using namespace podid::core::testing;
 
 namespace {
 
-const PodKey kPod{"d", "p"};
-const IdentityKey kId{"d", "x"};
-
 // Pod d/p on VM n0 with d/x (client "client-x") attached by us and confirmed by a read: Assigned.
 Log attached(const Settings& settings = {}) {
   Log log;

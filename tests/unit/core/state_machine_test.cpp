@@ -9,18 +9,6 @@ using namespace podid::core::testing;
 
 namespace {
 
-const PodKey kPod{"d", "p"};
-const IdentityKey kId{"d", "x"};
-
-Log matched_cluster() {
-  Log log;
-  log.add(NodeObserved{0, vm_node("n0")});
-  log.add(IdentityObserved{0, msi("d", "x")});
-  log.add(BindingObserved{0, binding("d", "b", "x", "sel")});
-  log.add(PodObserved{0, pod("d", "p", "sel")});
-  return log;
-}
-
 ArmOperationStarted start(const std::string& id, std::vector<std::string> add,
                           std::vector<std::string> remove = {}) {
   return {0, id, vm_target("n0"), std::move(add), std::move(remove), {}};
