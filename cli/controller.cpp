@@ -373,15 +373,15 @@ asio::awaitable<core::Status> Controller::lead() {
     const auto round_started = std::chrono::steady_clock::now();
     const auto plan = core::plan(state_, now);
     ++counters_.plans;
-    start_changes(plan);
-    const auto retry_at = co_await perform(plan, now);
+    const auto batch_at = start_changes(plan, now);
+    const auto outcome = co_await perform(plan, now);
     measure_round(plan, std::chrono::steady_clock::now() - round_started);
     const bool cancelled = co_await is_cancelled();
     if (cancelled) co_return stopped();
     std::optional<std::int64_t> at = std::min(next_drift_ms_, now + options_.max_idle.count());
-    for (const auto& t : {plan.wake_at_ms, retry_at})
+    for (const auto& t : {plan.wake_at_ms, outcome.retry_at, batch_at})
       if (t && *t < *at) at = t;
-    if (store_->last_seq() > state_.last_seq) continue;  // new events while we acted
+    if (outcome.more || store_->last_seq() > state_.last_seq) continue;  // writes left, or new events
     const bool go_on = co_await sleep_until(at);
     if (!go_on) co_return stopped();
   }

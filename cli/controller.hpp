@@ -61,6 +61,17 @@ struct ControllerOptions {
       std::chrono::hours(1)};  // plan at least this often (--sync-retry-interval)
   std::chrono::milliseconds retry_initial{std::chrono::seconds(1)};  // AAI write back-off, doubling
   std::chrono::milliseconds retry_max{std::chrono::seconds(60)};
+  // AzureAssignedIdentity writes (and then Events) in flight at once in a round: a burst's thousands of
+  // writes are bound by the API server's latency, not its throughput, when sent one after another.
+  std::size_t kube_write_concurrency{4};
+  // AzureAssignedIdentity writes per plan round: the rest wait for the next round, which plans again and
+  // starts the identity changes that became possible meanwhile (a scale set's next PATCH does not wait for
+  // a burst's thousands of writes).
+  std::size_t writes_per_round{128};
+  // The batching window of identity changes (one PATCH per VM or scale set): a change is sent once it has
+  // not grown for batch_quiet, or has been pending for batch_max_wait. Zero quiet: at once.
+  std::chrono::milliseconds batch_quiet{std::chrono::seconds(1)};
+  std::chrono::milliseconds batch_max_wait{std::chrono::seconds(5)};
   std::uint64_t checkpoint_every{1000};  // events between checkpoints
   // Applied after each checkpoint (so nothing after it is ever dropped); dropped events are exported first
   // as JSON lines into retention_export_dir. Empty: the log is kept whole.
@@ -154,15 +165,26 @@ class Controller {
   [[nodiscard]] boost::asio::awaitable<core::Status> await_rewrites(const MigrateReport& report);
   void maybe_checkpoint();
   void check_drift(std::int64_t now);
-  void start_changes(const core::Plan& plan);
+  // Starts the identity changes whose batching window has passed; returns when the next one will have.
+  [[nodiscard]] std::optional<std::int64_t> start_changes(const core::Plan& plan, std::int64_t now);
   void spawn(boost::asio::awaitable<void> work);
   [[nodiscard]] boost::asio::awaitable<void> run_change(core::IdentityChange change);
   [[nodiscard]] boost::asio::awaitable<void> run_observe(core::ArmTarget target);
   // How many identities `change` detaches as re-created in Azure (planned by core::plan), for the log.
   [[nodiscard]] std::size_t recreated_in(const core::IdentityChange& change) const;
-  // Writes, reports and conditions; returns the earliest back-off end, if any.
-  [[nodiscard]] boost::asio::awaitable<std::optional<std::int64_t>> perform(const core::Plan& plan,
-                                                                            std::int64_t now);
+  struct Round;
+  enum class Stage { writes, reports };
+  [[nodiscard]] boost::asio::awaitable<void> write_one(Round& round, const core::AaiWrite& w);
+  [[nodiscard]] boost::asio::awaitable<void> report_one(Round& round, const core::Report& r);
+  [[nodiscard]] boost::asio::awaitable<void> round_worker(Round& round, Stage stage);
+  [[nodiscard]] boost::asio::awaitable<void> round_workers(Round& round, Stage stage, std::size_t workers);
+  // Up to writes_per_round writes, then reports (each with up to kube_write_concurrency requests at once),
+  // then conditions.
+  struct RoundOutcome {
+    std::optional<std::int64_t> retry_at;  // the earliest back-off end, if any
+    bool more{false};                      // writes were left for the next round
+  };
+  [[nodiscard]] boost::asio::awaitable<RoundOutcome> perform(const core::Plan& plan, std::int64_t now);
   [[nodiscard]] boost::asio::awaitable<void> sync_conditions();
   void measure_round(const core::Plan& plan, std::chrono::steady_clock::duration took);
   void set_leading(bool leading);
@@ -189,6 +211,12 @@ class Controller {
   std::list<Task> tasks_;
   std::size_t running_{0};
   std::map<core::AssignedKey, Backoff> write_backoff_;
+  struct PendingChange {
+    std::int64_t since_ms{0};  // first planned
+    std::int64_t grew_ms{0};   // last seen asking for something new
+    std::size_t signature{0};
+  };
+  std::map<core::ArmTarget, PendingChange> pending_;  // identity changes planned but not started
   std::int64_t next_drift_ms_{0};
   core::Seq last_checkpoint_{0};
   ControllerCounters counters_;

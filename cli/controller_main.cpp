@@ -26,6 +26,7 @@
 #include "cli/duration.hpp"
 #include "cli/main_guard.hpp"
 #include "cli/nodeproxy_replication.hpp"
+#include "cli/store_recovery.hpp"
 #include "core/http/http_server.hpp"
 #include "store/rocks_event_store.hpp"
 #include "watch/http_kube_client.hpp"
@@ -104,6 +105,10 @@ int run(int argc, char** argv) {
   app.add_option("--cloudconfig", cloudconfig, "azure.json (required in standard mode)");
   app.add_option("--azure-ca-file", azure_ca, "CA bundle for a custom cloud's endpoints (PEM)");
   app.add_option("--store", store_dir, "event store directory")->required();
+  std::string on_corrupt_store = "rebuild";
+  app.add_option("--on-corrupt-store", on_corrupt_store,
+                 "a damaged event store: rebuild (move it aside, rebuild from Kubernetes and Azure) or fail")
+      ->capture_default_str();
   app.add_option("--namespace,--leader-election-namespace", lease_ns, "namespace of the Lease");
   app.add_option("--leader-elect", leader_elect, "use leader election")->capture_default_str();
   app.add_option("--lease-name,--leader-election-name", lease_name)->capture_default_str();
@@ -177,6 +182,11 @@ int run(int argc, char** argv) {
     std::cerr << "podid-controller: --legacy-endpoints-lock: " << legacy_mode.error().message << '\n';
     return 2;
   }
+  const auto on_corrupt = cli::parse_on_corrupt_store(on_corrupt_store);
+  if (!on_corrupt) {
+    std::cerr << "podid-controller: " << on_corrupt.error().message << '\n';
+    return 2;
+  }
   if (!managed && cloudconfig.empty()) {
     std::cerr << "podid-controller: --cloudconfig is required in standard mode (--operation-mode=standard)\n";
     return 2;
@@ -214,7 +224,13 @@ int run(int argc, char** argv) {
       arm_options.metrics = &metrics;
       arm_client = std::make_unique<arm::HttpArmClient>(*arm_http, *tokens, clock, arm_options);
     }
-    auto store = store::RocksEventStore::open(store_dir, {}).value();
+    // Verified at open; a damaged store is moved aside and rebuilt, or refused (cli/store_recovery.hpp).
+    auto opened = cli::open_controller_store(store_dir, *on_corrupt, clock, logger, metrics);
+    if (!opened) {
+      logger.error("Controller failed to start.", {{"error", opened.error().describe().c_str()}});
+      return 1;
+    }
+    auto store = std::move(opened->store);
 
     cli::ControllerOptions options;
     options.settings.force_namespaced = force_ns;

@@ -66,6 +66,14 @@ void add_nodeproxy_flags(CLI::App& app, NodeProxyConfig& c) {
   app.add_flag("--conntrack-flush,--enable-conntrack-deletion", c.conntrack_flush,
                "after the first rule install, delete conntrack entries of TCP connections to the IMDS")
       ->capture_default_str();
+  // No captured default: CLI11 would put it back for `--replica-file=`, which must mean "none".
+  app.add_option("--replica-file", c.replica_file,
+                 "the replica's file on the node (hostPath), served after a restart; empty: none "
+                 "(default /var/lib/podid/replica.json)")
+      ->expected(0, 1);
+  app.add_option("--replica-max-age", c.replica_max_age,
+                 "a replica file older than this (since the controller confirmed it) is not served")
+      ->capture_default_str();
   app.add_option("--aad-authority-host", c.aad_authority_host,
                  "AAD endpoint for type-1 and type-2 identities")
       ->capture_default_str();
@@ -93,6 +101,9 @@ core::Status validate(NodeProxyConfig& c) {
   auto interval = parse_duration(c.ipt_interval);
   if (!interval || interval->count() < 1000) return bad("--ipt-update-interval", "at least 1s");
   c.ipt_interval_ms = *interval;
+  auto max_age = parse_duration(c.replica_max_age);
+  if (!max_age || max_age->count() < 1000) return bad("--replica-max-age", "at least 1s");
+  c.replica_max_age_ms = *max_age;
   if (!c.controller_url.starts_with("https://") || c.controller_url.size() <= 8)
     return bad("--controller-url", "an https:// URL is required, got \"" + c.controller_url + "\"");
   while (c.controller_url.ends_with('/')) c.controller_url.pop_back();

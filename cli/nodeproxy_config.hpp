@@ -36,6 +36,10 @@ struct NodeProxyConfig {
   std::string interception{"auto"};
   std::string ipt_interval{"60s"};
   bool conntrack_flush{true};  // delete conntrack entries of connections to the IMDS after the first install
+  // The replica file (nodeproxy/replica_file.hpp): empty disables it. A restarted node proxy serves from
+  // it while the controller is away, if the controller confirmed it at most --replica-max-age ago.
+  std::string replica_file{"/var/lib/podid/replica.json"};
+  std::string replica_max_age{"10m"};
   std::string aad_authority_host{"https://login.microsoftonline.com"};
   std::string aad_ca_file;
   std::string log_level{"info"};
@@ -43,6 +47,7 @@ struct NodeProxyConfig {
   // Filled by validate().
   std::chrono::milliseconds created_wait_ms{0};
   std::chrono::milliseconds ipt_interval_ms{0};
+  std::chrono::milliseconds replica_max_age_ms{0};
   Interception interception_mode{Interception::auto_detect};
   core::LogLevel level{core::LogLevel::info};
 };

@@ -7,12 +7,14 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <variant>
 
 #include "nodeproxy/iptables/backend_detection.hpp"
 #include "nodeproxy/iptables/legacy_iptables_rules.hpp"
 #include "nodeproxy/iptables/netlink_conntrack_table.hpp"
 #include "nodeproxy/iptables/nftables_rules.hpp"
 #include "nodeproxy/node_taint.hpp"
+#include "nodeproxy/replica_file.hpp"
 #include "watch/http_kube_client.hpp"
 #include "watch/kubeconfig.hpp"
 
@@ -51,8 +53,9 @@ nodeproxy::NodeProxyOptions proxy_options(const NodeProxyConfig& c, core::Metric
 
 }  // namespace
 
-NodeProxyProcess::NodeProxyProcess(asio::io_context& io, const NodeProxyConfig& config, core::Logger logger)
-    : io_(io), config_(config), logger_(std::move(logger)), wait_(io) {}
+NodeProxyProcess::NodeProxyProcess(asio::io_context& io, const NodeProxyConfig& config,
+                                   const core::Clock& clock, core::Logger logger)
+    : io_(io), config_(config), clock_(clock), logger_(std::move(logger)), wait_(io) {}
 
 NodeProxyProcess::~NodeProxyProcess() = default;
 
@@ -60,7 +63,7 @@ core::Result<std::unique_ptr<NodeProxyProcess>> NodeProxyProcess::create(asio::i
                                                                          const NodeProxyConfig& config,
                                                                          const core::Clock& clock,
                                                                          core::Logger logger) {
-  std::unique_ptr<NodeProxyProcess> p(new NodeProxyProcess(io, config, std::move(logger)));
+  std::unique_ptr<NodeProxyProcess> p(new NodeProxyProcess(io, config, clock, std::move(logger)));
   const auto cluster =
       PODID_TRY(config.kubeconfig.empty()
                     ? watch::in_cluster_config(env("KUBERNETES_SERVICE_HOST"), env("KUBERNETES_SERVICE_PORT"))
@@ -75,19 +78,45 @@ core::Result<std::unique_ptr<NodeProxyProcess>> NodeProxyProcess::create(asio::i
   ro.node = config.node_name;
   if (!config.controller_ca_file.empty()) ro.tls.ca.file = config.controller_ca_file;
   ro.token = nodeproxy::token_file_reader(config.token_file);
+  NodeProxyProcess* self = p.get();
+  ro.on_confirmed = [self] { self->replica_confirmed(); };
+  if (!config.replica_file.empty())
+    p->replica_file_ = std::make_unique<nodeproxy::ReplicaFileWriter>(
+        nodeproxy::ReplicaFileWriterOptions{config.replica_file}, io.get_executor(),
+        p->logger_.with_component("replica"));
+  auto& m = p->metrics_;
+  p->file_metrics_.reset(new FileMetrics{
+      m.counter("aadpodidentity_nmi_replica_file_loads_total",
+                "Replica file reads at start-up by result (loaded, absent, or why it was refused).",
+                {"result"}),
+      m.gauge("aadpodidentity_nmi_replica_from_file",
+              "1 while the snapshot served was loaded from the replica file (the controller has not answered "
+              "since start), else 0.")
+          .with({}),
+      m.gauge("aadpodidentity_nmi_replica_confirmed_age_seconds",
+              "Seconds since the controller last confirmed the snapshot served (a snapshot, change or "
+              "heartbeat; for a loaded file, the time in the file); -1 before any.")
+          .with({}),
+      m.counter("aadpodidentity_nmi_replica_file_writes_total", "Replica file writes that succeeded.")
+          .with({}),
+      m.counter("aadpodidentity_nmi_replica_file_write_failures_total", "Replica file writes that failed.")
+          .with({})});
   p->replica_ = PODID_TRY(nodeproxy::Replica::create(io.get_executor(), std::move(ro), p->snapshots_,
                                                      p->logger_.with_component("replica")));
   http::ServerOptions so;
   so.address = "0.0.0.0";
   so.port = static_cast<std::uint16_t>(config.probe_port);
-  NodeProxyProcess* self = p.get();
   p->probe_ = PODID_TRY(http::HttpServer::create(
       io.get_executor(), so, [self](http::Request r) { return self->probe(std::move(r)); }));
   return p;
 }
 
 core::Status NodeProxyProcess::begin() {
-  // 1. Listening: until the replica syncs, every caller is unknown and refused.
+  // 0. The replica file: the pods this node served before a restart, if the controller confirmed them
+  // recently enough; the controller's first snapshot replaces it.
+  load_replica_file();
+  if (replica_file_) replica_file_->start();
+  // 1. Listening: until the replica syncs (or without a replica file), every caller is unknown and refused.
   PODID_TRY(proxy_->start());
   probe_->start();
   start_metrics();
@@ -137,7 +166,56 @@ bool NodeProxyProcess::ready() const {
   // The rules must reflect the snapshot served, so that every pod the replica knows is already bound.
   const bool rules =
       !loop_ || (loop_->counters().installed && loop_->counters().seq == snapshots_.current()->seq);
-  return rules && replica_ && replica_->counters().synced;
+  // A replica file loaded counts as synced: the node proxy serves from it, and /healthz is also the
+  // liveness probe, which must not restart a serving node proxy while the controller is away.
+  return rules && replica_ && (replica_->counters().synced || loaded_from_file_);
+}
+
+void NodeProxyProcess::load_replica_file() {
+  if (config_.replica_file.empty()) return;
+  const auto now = clock_.now_ms();
+  auto loaded = nodeproxy::load_replica_file(config_.replica_file,
+                                             {config_.node_name, now, config_.replica_max_age_ms});
+  if (const auto* refusal = std::get_if<nodeproxy::ReplicaFileRefusal>(&loaded)) {
+    const std::string reason(nodeproxy::to_string(refusal->problem));
+    file_metrics_->loads.with({reason}).inc();
+    if (refusal->problem == nodeproxy::ReplicaFileProblem::absent) {
+      logger_.info("Replica file absent; waiting for the controller.",
+                   {{"path", config_.replica_file.c_str()}});
+      return;
+    }
+    logger_.warn("Replica file refused; waiting for the controller.", {{"path", config_.replica_file.c_str()},
+                                                                       {"reason", reason.c_str()},
+                                                                       {"detail", refusal->detail.c_str()}});
+    return;
+  }
+  auto& contents = std::get<nodeproxy::ReplicaFileContents>(loaded);
+  file_metrics_->loads.with({"loaded"}).inc();
+  loaded_from_file_ = true;
+  confirmed_at_ms_ = contents.confirmed_at_ms;
+  logger_.info("Replica loaded from file.", {{"path", config_.replica_file.c_str()},
+                                             {"seq", contents.snapshot.seq},
+                                             {"pods", contents.snapshot.pods.size()},
+                                             {"ageMs", now - contents.confirmed_at_ms}});
+  snapshots_.publish(std::move(contents.snapshot));
+}
+
+void NodeProxyProcess::replica_confirmed() {
+  confirmed_at_ms_ = clock_.now_ms();
+  if (replica_file_) replica_file_->confirmed(snapshots_.current(), confirmed_at_ms_);
+}
+
+void NodeProxyProcess::update_replica_file_metrics() const {
+  auto& m = *file_metrics_;
+  m.from_file.set(loaded_from_file_ && !replica_->counters().synced ? 1 : 0);
+  m.confirmed_age.set(
+      confirmed_at_ms_ == 0 ? -1.0 : static_cast<double>(clock_.now_ms() - confirmed_at_ms_) / 1000.0);
+  if (!replica_file_) return;
+  const auto c = replica_file_->counters();
+  m.writes.inc(static_cast<double>(c.writes - m.writes_seen));
+  m.write_failures.inc(static_cast<double>(c.failures - m.failures_seen));
+  m.writes_seen = c.writes;
+  m.failures_seen = c.failures;
 }
 
 asio::awaitable<bool> NodeProxyProcess::pause(std::chrono::milliseconds delay) {
@@ -153,7 +231,9 @@ asio::awaitable<void> NodeProxyProcess::become_ready() {
     if (!go_on) co_return;
   }
   const auto snapshot = snapshots_.current();
-  logger_.info("Node proxy ready.", {{"seq", snapshot->seq}, {"pods", snapshot->pods.size()}});
+  logger_.info("Node proxy ready.", {{"seq", snapshot->seq},
+                                     {"pods", snapshot->pods.size()},
+                                     {"fromFile", loaded_from_file_ && !replica_->counters().synced}});
   const bool managed = config_.operation_mode == "managed";
   if (managed != (snapshot->mode == core::Mode::managed))
     logger_.warn("Operation mode differs from the controller's; the controller's snapshot decides.",
@@ -214,6 +294,7 @@ asio::awaitable<http::Response> NodeProxyProcess::scrape(http::Request request) 
     reading.interception = loop_ ? &loop_->counters() : nullptr;
     reading.ready = ready() && !stopping_;
     m->update(reading);
+    update_replica_file_metrics();
   }
   co_return nodeproxy::metrics_page(metrics_, request);
 }
@@ -232,6 +313,7 @@ asio::awaitable<core::Status> NodeProxyProcess::shutdown() {
   }
   co_await proxy_->stop();
   co_await replica_->stop();
+  if (replica_file_) replica_file_->stop();  // writes the last confirmed state, if not yet written
   co_await probe_->stop();
   if (metrics_server_) co_await metrics_server_->stop();
   co_return removed;

@@ -246,9 +246,23 @@ struct Applier {
     if (it == s.index.assigned_ids_by_target.end()) return false;
     return !includes_keys(t.present, it->second);
   }
+  // A target's first read in a log adopts what Assigned AAIs record (docs/architecture.md, "Adoption").
+  void adopt_from_assigned(const ArmTarget& target, TargetState& t) {
+    for (const auto& [key, aai] : s.assigned) {
+      const auto node = s.nodes.find(aai.node);
+      if (aai.status != to_string(Phase::assigned) || node == s.nodes.end() || !node->second.vm ||
+          target_of(*node->second.vm) != target)
+        continue;
+      const auto id = s.identities.find(aai.identity);  // for an AAI whose reference carries no spec
+      if (aai.identity_copy ? aai.identity_copy->raw_type != 0
+                            : id == s.identities.end() || id->second.type != IdentityType::user_assigned_msi)
+        continue;
+      const auto rid = to_lower(aai.identity_copy ? aai.identity_copy->resource_id : id->second.resource_id);
+      if (t.present.contains(rid)) t.ours.insert(rid);
+    }
+  }
   void operator()(const VmIdentitiesObserved& e) {
     auto& t = s.targets[e.target];
-    t.observed = true;
     // Rebuild `present`, reusing the nodes (and string storage) of identities Azure still reports: a read
     // usually reports exactly what it reported last time.
     auto before = std::move(t.present);
@@ -266,6 +280,8 @@ struct Applier {
       }
     }
     if (t.in_flight.empty()) erase_missing(t.ours, t.present);
+    if (!t.observed) adopt_from_assigned(e.target, t);
+    t.observed = true;
     t.unconfirmed.clear();
     if (!t.repaired.empty()) detail::prune_repaired(s, e.target, t);
     t.last_seq = seq;

@@ -68,6 +68,9 @@ struct Replica::State {
   [[nodiscard]] core::Result<http::Request> make_request(std::string url,
                                                          std::chrono::milliseconds timeout) const;
   void adopt(NodeSnapshot snapshot);
+  void confirm() const {
+    if (options.on_confirmed) options.on_confirmed();
+  }
   [[nodiscard]] core::Status on_line(std::string_view line);
   asio::awaitable<core::Status> resync();
   asio::awaitable<core::Status> follow();
@@ -113,6 +116,9 @@ core::Status Replica::State::on_line(std::string_view line) {
   const auto* type = obj.if_contains("type");
   if (type != nullptr && type->is_string() && type->as_string() == "heartbeat") {
     ++counters.heartbeats;
+    // Nothing changed since `seq`: the snapshot held is the controller's current one.
+    const auto* at = obj.if_contains("seq");
+    if (at == nullptr || (at->to_number<core::Seq>(ec) == seq && !ec)) confirm();
     return core::ok();
   }
   if (type == nullptr || !type->is_string() || type->as_string() != "snapshot")
@@ -133,6 +139,7 @@ core::Status Replica::State::on_line(std::string_view line) {
     return core::make_error(core::ErrorCode::corrupt, "Change for another node: " + decoded->node);
   ++counters.changes;
   adopt(std::move(*decoded));
+  confirm();
   return core::ok();
 }
 
@@ -150,6 +157,7 @@ asio::awaitable<core::Status> Replica::State::resync() {
   need_full = false;
   ++counters.resyncs;
   logger.info("Replica resynced.", {{"node", options.node.c_str()}, {"seq", seq}});
+  confirm();
   co_return core::ok();
 }
 

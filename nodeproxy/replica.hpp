@@ -7,6 +7,9 @@
 //    new leader) ends the follow; after a backoff (doubling from backoff_min to backoff_max) it resyncs
 //    with a full GET.
 //  - While the controller is down the source keeps the last snapshot; nothing is cleared.
+//  - After each full snapshot, change or heartbeat it calls `on_confirmed` (on the executor, the snapshot
+//    already published): the controller has just vouched for the snapshot held. The replica file's
+//    staleness bound is measured from there (replica_file.hpp).
 //
 // Thread-safety: create/start/stop on one single-threaded executor; counters() from any thread; the
 // MemorySnapshotSource is thread-safe. Lifetime: `co_await stop()` before destroying it; `target` outlives
@@ -37,6 +40,7 @@ struct ReplicaOptions {
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(45)};
   std::chrono::milliseconds backoff_min{std::chrono::milliseconds(200)};
   std::chrono::milliseconds backoff_max{std::chrono::seconds(10)};
+  std::function<void()> on_confirmed;  // may be empty
 };
 
 struct ReplicaCounters {

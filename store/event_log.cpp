@@ -73,10 +73,23 @@ core::Result<std::uint64_t> EventLog::catch_up(core::State& state, std::optional
   std::uint64_t applied = 0;
   Seq next = state.last_seq + 1;
   const Seq end = upto ? std::min(*upto, store_.last_seq()) : store_.last_seq();
-  if (next < store_.first_seq())
-    return core::make_error(core::ErrorCode::gone, "retention dropped events " + std::to_string(next) + ".." +
-                                                       std::to_string(store_.first_seq() - 1) +
-                                                       "; start from a checkpoint");
+  if (next < store_.first_seq()) {
+    // Retention dropped events this reader had not applied yet (it follows the log behind the reader that
+    // checkpoints, as the ingest's projection does behind the controller's). Retention keeps everything
+    // after the newest checkpoint, and a checkpoint is the projection of every event up to its seq: jump.
+    const auto cp = PODID_TRY(store_.latest_checkpoint());
+    if (!cp || cp->seq < state.last_seq || cp->seq + 1 < store_.first_seq() || (upto && cp->seq > *upto))
+      return core::make_error(core::ErrorCode::gone, "retention dropped events " + std::to_string(next) +
+                                                         ".." + std::to_string(store_.first_seq() - 1) +
+                                                         "; start from a checkpoint");
+    boost::system::error_code ec;
+    const auto json = boost::json::parse(cp->state, ec);
+    if (ec)
+      return core::make_error(core::ErrorCode::corrupt,
+                              "checkpoint " + std::to_string(cp->seq) + ": " + ec.message());
+    state = PODID_TRY(core::decode_state(json));
+    next = state.last_seq + 1;
+  }
   // Reading and decoding page k+1 (on a helper thread) overlaps applying page k (on this one) once there is
   // more than a page to do. The store is touched by one thread at a time (the helper, between hand-overs
   // through the future), events are applied in log order on the calling thread, and an error stops at the
@@ -147,6 +160,39 @@ core::Result<Rebuilt> EventLog::rebuild(const RebuildOptions& options) const {
   }
   out.replayed = PODID_TRY(catch_up(out.state, options.upto));
   return out;
+}
+
+core::Status EventLog::verify() const {
+  const auto corrupt = [](std::string why) {
+    return core::make_error(core::ErrorCode::corrupt, std::move(why));
+  };
+  const Seq end = store_.last_seq();
+  for (Seq next = store_.first_seq(); next <= end;) {
+    auto page = store_.read(next, std::min<std::size_t>(kPage, end - next + 1));
+    if (!page) {
+      const auto& e = page.error();
+      if (e.code == core::ErrorCode::io || e.code == core::ErrorCode::transient) return e;
+      return corrupt("reading event " + std::to_string(next) + ": " + e.message);
+    }
+    if (page->empty() || page->front().seq != next)
+      return corrupt("event " + std::to_string(next) + " is missing from the log (it ends at " +
+                     std::to_string(end) + ")");
+    for (const auto& rec : *page) {
+      if (auto event = from_record(rec); !event) return corrupt(event.error().message);
+    }
+    next = page->back().seq + 1;
+  }
+  const auto cp = PODID_TRY(store_.latest_checkpoint());
+  if (!cp) return core::ok();
+  if (cp->seq > end)
+    return corrupt("checkpoint " + std::to_string(cp->seq) + " is past the last event " +
+                   std::to_string(end));
+  boost::system::error_code ec;
+  const auto json = boost::json::parse(cp->state, ec);
+  if (ec) return corrupt("checkpoint " + std::to_string(cp->seq) + ": " + ec.message());
+  if (auto state = core::decode_state(json); !state)
+    return corrupt("checkpoint " + std::to_string(cp->seq) + ": " + state.error().message);
+  return core::ok();
 }
 
 core::Status EventLog::checkpoint(const core::State& state) {

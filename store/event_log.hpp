@@ -42,8 +42,16 @@ class EventLog {
   // Rebuilds the state as of `options`. A checkpoint is used only when it lies at or below the end point.
   [[nodiscard]] core::Result<Rebuilt> rebuild(const RebuildOptions& options = {}) const;
 
-  // Applies every event after state.last_seq to `state` (incremental catch-up). Returns how many.
+  // Applies every event after state.last_seq to `state` (incremental catch-up). Returns how many. When
+  // retention dropped events `state` still lacks, it jumps to the newest checkpoint (its state replaces
+  // `state`; the jump is not counted), and fails with gone only when no checkpoint covers them.
   [[nodiscard]] core::Result<std::uint64_t> catch_up(core::State& state, std::optional<Seq> upto = {}) const;
+
+  // Reads the whole log back as a start-up replay would: every event from first_seq() to last_seq() present
+  // and decodable (as a core::Event, not only as a record), the newest checkpoint decodable and not past
+  // the last event. The first problem found is returned as corrupt, naming the event or checkpoint; an
+  // error reading the store (io, say) is returned as it is.
+  [[nodiscard]] core::Status verify() const;
 
   // Stores `state` as a checkpoint at state.last_seq.
   [[nodiscard]] core::Status checkpoint(const core::State& state);

@@ -3,6 +3,10 @@
 #include <rocksdb/convenience.h>
 #include <rocksdb/slice_transform.h>
 
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
 namespace podid::store::rocks {
 
 core::Error to_error(const rocksdb::Status& s, std::string_view context) {
@@ -83,12 +87,52 @@ rocksdb::ColumnFamilyOptions column_family_options(Cf cf) {
   return o;
 }
 
+// Whether `path` is a directory holding files but no CURRENT, or a CURRENT naming a MANIFEST that is gone.
+// With create_if_missing, RocksDB would start a new database beside the old files (replaying whatever WAL
+// files it finds) and silently drop everything the table files held.
+core::Status check_current(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto corrupt = [&](const std::string& why) {
+    return core::make_error(core::ErrorCode::corrupt, "event store " + path + ": " + why);
+  };
+  if (!fs::is_directory(path, ec)) return core::ok();
+  const auto current = fs::path(path) / "CURRENT";
+  if (!fs::exists(current, ec)) {
+    // Only files count: a directory may hold a damaged store kept aside in it (cli/store_recovery.cpp) or
+    // retention's exports next to a store yet to be created.
+    for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec))
+      if (!it->is_directory(ec)) return corrupt("the directory holds files but no CURRENT file");
+    return core::ok();  // empty or unreadable: RocksDB decides
+  }
+  std::ifstream in(current);
+  std::string manifest;
+  std::getline(in, manifest);
+  if (manifest.empty() || manifest.find('/') != std::string::npos)
+    return corrupt("CURRENT does not name a MANIFEST (\"" + manifest + "\")");
+  if (!fs::exists(fs::path(path) / manifest, ec))
+    return corrupt("CURRENT names " + manifest + ", which is missing");
+  return core::ok();
+}
+
 }  // namespace
 
-core::Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool read_only) {
+core::Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool read_only, bool verify) {
+  PODID_TRY(check_current(path));
   rocksdb::DBOptions options;
   options.create_if_missing = !read_only;
   options.create_missing_column_families = !read_only;
+  if (verify) {
+    // By default a damaged WAL record ends the replay there and the open succeeds with what came before:
+    // acknowledged writes vanish without a word. Absolute consistency refuses instead. A torn last record
+    // (a crash in the middle of writing it, never acknowledged) is refused too: it cannot be told from a
+    // truncated file. The larger write buffer hands a batch below 64 MiB to the kernel in one write(2)
+    // (the default 1 MiB splits larger ones), so that a killed process tears one only while the kernel
+    // copies it; a power loss still can.
+    options.wal_recovery_mode = rocksdb::WALRecoveryMode::kAbsoluteConsistency;
+    options.writable_file_max_buffer_size = 64U << 20U;
+    options.paranoid_checks = true;
+  }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (std::size_t i = 0; i < kCfCount; ++i)
     descriptors.emplace_back(kCfNames[i], column_family_options(static_cast<Cf>(i)));
@@ -101,6 +145,10 @@ core::Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool read_on
   std::unique_ptr<rocksdb::DB> db(raw);
   std::unique_ptr<Db> opened(new Db(path, std::move(db), std::move(handles)));
   opened->read_only_ = read_only;
+  if (verify) {
+    s = opened->db().VerifyChecksum();
+    if (!s.ok()) return to_error(s, "verifying the table files of event store " + path);
+  }
   return opened;
 }
 

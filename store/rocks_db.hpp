@@ -42,9 +42,12 @@ class Db {
  public:
   // Opens (creating if missing) the database at `path` with every column family of kCfNames. Read-only:
   // nothing is created, no lock is taken (so it opens beside a running writer, seeing what that writer had
-  // made durable at that moment), and every write fails.
-  [[nodiscard]] static core::Result<std::unique_ptr<Db>> open(const std::string& path,
-                                                              bool read_only = false);
+  // made durable at that moment), and every write fails. A directory that holds files but no CURRENT is
+  // corrupt (RocksDB would create a new, empty database beside the old files). `verify`: any damage in the
+  // write-ahead log fails the open (not only a torn last record, which RocksDB drops by default), then every
+  // block of every table file is read and its checksum checked (see store/README.md, "Damage").
+  [[nodiscard]] static core::Result<std::unique_ptr<Db>> open(const std::string& path, bool read_only = false,
+                                                              bool verify = false);
 
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;

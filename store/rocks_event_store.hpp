@@ -22,12 +22,17 @@ struct RocksOptions {
   bool sync_writes{true};  // fsync the write-ahead log on every write
   // Read-only (podidctl beside a running controller): no lock, a view as of the open, every write refused.
   bool read_only{false};
+  // The controller's start-up check (store/README.md, "Damage"): any damage in the write-ahead log fails the
+  // open, every table block's checksum is verified, and every event is read back: keys gap-free from
+  // first_seq to last_seq, each record decodable. Costs one read of the whole store. Errors are corrupt.
+  bool verify{false};
 };
 
 class RocksEventStore final : public EventStore {
  public:
   // Opens or creates the store at `path`. Errors: invalid when the store has a newer format version than
-  // this build knows, corrupt when its metadata is damaged, io (e.g. another process holds it open).
+  // this build knows, corrupt when its metadata or (with options.verify) anything else is damaged, io (e.g.
+  // another process holds it open).
   [[nodiscard]] static core::Result<std::unique_ptr<RocksEventStore>> open(const std::string& path,
                                                                            RocksOptions options = {});
   ~RocksEventStore() override;

@@ -32,6 +32,10 @@ Options parse_options(int& argc, char** argv) {
       o.dir = std::string(arg.substr(std::string_view("--podid_dir=").size()));
     } else if (arg.starts_with("--podid_events=")) {
       o.events = std::stoul(std::string(arg.substr(std::string_view("--podid_events=").size())));
+    } else if (arg.starts_with("--podid_pods=")) {
+      o.pods = std::stoul(std::string(arg.substr(std::string_view("--podid_pods=").size())));
+    } else if (arg == "--podid_ours_only") {
+      o.ours_only = true;
     } else {
       argv[out++] = argv[i];
     }

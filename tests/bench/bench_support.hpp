@@ -17,6 +17,8 @@ struct Options {
   bool smoke{false};      // --podid_smoke: tiny sizes, so CTest can run every benchmark in seconds
   std::string dir;        // --podid_dir=<path>: where scratch stores go (default: the system temp dir)
   std::size_t events{0};  // --podid_events=<n>: the replay log's length (default 1,000,000; smoke 20,000)
+  std::size_t pods{0};    // --podid_pods=<n>: the end-to-end controller bench's pod count (default 2,000)
+  bool ours_only{false};  // --podid_ours_only: the end-to-end controller bench without the baseline run
 };
 
 // Removes our flags from argv (so benchmark::Initialize sees only its own) and returns them.

@@ -6,7 +6,8 @@
 // parallel, one batched PATCH each) and the original MIC's strategy (PerNodeArmClient: one GET + PATCH per
 // node, max_concurrent = 1). Prints figures and never judges a time; exits 1 only when a phase did not
 // settle at all (every live pod Assigned, its AAI observed Assigned, no AAI of a deleted pod left) within
-// the size's limit, or set-up failed. `--podid_smoke`: a tiny cluster (the CTest smoke test).
+// the size's limit, or set-up failed. `--podid_smoke`: a tiny cluster (the CTest smoke test);
+// `--podid_pods=N`: N pods instead of 2,000; `--podid_ours_only`: no baseline run.
 
 #include <algorithm>
 #include <atomic>
@@ -348,7 +349,8 @@ int run(const Options& o) {
     std::printf("SKIPPED: %s\n", t::ControlPlane::unavailable_reason().c_str());
     return t::ControlPlane::binaries_missing() ? 0 : 1;
   }
-  const E2eSize size = o.smoke ? smoke_size() : full_size();
+  E2eSize size = o.smoke ? smoke_size() : full_size();
+  if (o.pods != 0) size.pods = static_cast<int>(o.pods);
   std::printf(
       "cluster: %d pods, %d identities, %d scale sets x %d nodes, %d VMs; LRO latency VMSS %lld ms, "
       "VM %lld ms; churn %.0f%% every %lld ms x %d; drift interval %lld ms\n",
@@ -359,6 +361,7 @@ int run(const Options& o) {
   std::printf("ours (max_concurrent 16, one batched PATCH per VM or scale set):\n");
   Figures ours = Scenario(*cp, size, false).run();
   print_memory(ours);
+  if (o.ours_only) return ours.ok ? 0 : 1;
   std::printf("original's strategy (one GET + PATCH per node, one VM or scale set at a time):\n");
   Figures orig = Scenario(*cp, size, true).run();
   print_memory(orig);

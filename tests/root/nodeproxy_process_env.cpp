@@ -116,6 +116,7 @@ void ProcessWorld::start_nodeproxy(const std::string& mode, const std::string& t
       "--token-file=" + token_file,
       "--kubeconfig=" + cp.info().kubeconfig_path,
       "--interception=" + mode,
+      "--replica-file=",  // never the node's default path from a test
       "--log-level=debug"};
   nodeproxy.reset();
   spawner.run([&] {

@@ -85,6 +85,7 @@ HttpReply ControlPlane::request(std::string_view method, std::string_view path, 
   req.ca_file = info_.ca_file;
   req.cert_file = info_.client_cert_file;
   req.key_file = info_.client_key_file;
+  req.keep_alive = true;
   const bool has_accept = std::any_of(headers.begin(), headers.end(), [](const std::string& h) {
     return h.size() >= 7 && std::equal(h.begin(), h.begin() + 7, "accept:", [](char a, char b) {
              return std::tolower(static_cast<unsigned char>(a)) == b;

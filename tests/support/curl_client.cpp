@@ -30,12 +30,21 @@ struct SlistDeleter {
 
 CurlReply curl_perform(const CurlRequest& request) {
   CurlReply reply;
-  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-  if (!curl) {
+  thread_local std::unique_ptr<CURL, CurlDeleter>
+      kept;  // keep_alive: this thread's handle and its connections
+  std::unique_ptr<CURL, CurlDeleter> fresh;
+  if (request.keep_alive && kept) {
+    curl_easy_reset(kept.get());  // options cleared; the connection cache and TLS sessions stay
+  } else if (request.keep_alive) {
+    kept.reset(curl_easy_init());
+  } else {
+    fresh.reset(curl_easy_init());
+  }
+  CURL* h = request.keep_alive ? kept.get() : fresh.get();
+  if (h == nullptr) {
     reply.body = "curl_easy_init failed";
     return reply;
   }
-  CURL* h = curl.get();
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   auto add_header = [&headers](const std::string& line) {
     curl_slist* next = curl_slist_append(headers.get(), line.c_str());

@@ -15,6 +15,10 @@ struct CurlRequest {
   std::string ca_file;               // verify the server against this CA (host name too); empty: plain HTTP
   std::string cert_file, key_file;   // client certificate, optional
   long timeout_ms = 60000;
+  // Reuse this thread's connection (and TLS session) to the same server instead of a new handshake per
+  // request: the API-server helpers, whose thousands of requests would otherwise each pay a TLS handshake
+  // with a client certificate. Off for everything that tests connection behaviour.
+  bool keep_alive = false;
 };
 
 struct CurlReply {

@@ -40,7 +40,9 @@ inline const std::set<std::string>& nodeproxy_flags() {
                                            "--interception",
                                            "--conntrack-flush",
                                            "--log-level",
-                                           "--prometheus-port"};
+                                           "--prometheus-port",
+                                           "--replica-file",
+                                           "--replica-max-age"};
   return flags;
 }
 

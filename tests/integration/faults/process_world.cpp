@@ -39,12 +39,17 @@ void ProcessWorld::create_identity(const std::string& name) {
   ClusterObjects::create_identity(*id, name, name);
 }
 
-void ProcessWorld::start_controller() {
+void ProcessWorld::start_controller(const std::vector<std::string>& extra) {
   controller_instance = "controller-" + std::to_string(++controller_starts);
   auto argv =
-      testing::controller_argv({PODID_CONTROLLER_BIN, cp.info().kubeconfig_path, dir.path() + "/store", ns,
+      testing::controller_argv({PODID_CONTROLLER_BIN, cp.info().kubeconfig_path, store_path(), ns,
                                 azure_json_file, azure_ca_file, replication_port, cert_file, key_file});
   argv.push_back("--leader-election-instance=" + controller_instance);
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  const std::string port_flag = "--prometheus-port=";
+  for (const auto& a : argv)
+    if (a.starts_with(port_flag))
+      metrics_port = static_cast<std::uint16_t>(std::stoi(a.substr(port_flag.size())));
   const auto log = dir.path() + "/" + controller_instance + ".log";
   spawner.run([&] { controller = std::make_unique<testing::ChildProcess>("podid-controller", argv, log); });
 }
@@ -74,10 +79,27 @@ std::string ProcessWorld::lease_holder() const {
   return holder != nullptr && holder->is_string() ? std::string(holder->as_string()) : std::string{};
 }
 
+std::string ProcessWorld::metrics() const {
+  const auto reply = testing::loopback_get(metrics_port, "/metrics", "", false);
+  return reply.status == 200 ? reply.body : std::string{};
+}
+
+double ProcessWorld::metric(const std::string& series) const {
+  const auto page = metrics();
+  const auto at = page.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(page.substr(at + series.size() + 2));
+}
+
 bool ProcessWorld::assigned_identity_exists(const std::string& pod, const std::string& identity) const {
+  return !assigned_identity_status(pod, identity).empty();
+}
+
+std::string ProcessWorld::assigned_identity_status(const std::string& pod,
+                                                   const std::string& identity) const {
   // Without forceNamespaced they live in the controller's namespace, not the pod's: list them all.
   const auto reply = cp.request("GET", "/apis/aadpodidentity.k8s.io/v1/azureassignedidentities");
-  if (reply.status != 200) return false;
+  if (reply.status != 200) return {};
   const auto list = json::parse(reply.body);
   for (const auto& item : list.at("items").as_array()) {
     const auto& spec = item.at("spec").as_object();
@@ -88,9 +110,14 @@ bool ProcessWorld::assigned_identity_exists(const std::string& pod, const std::s
         p_ns->as_string() != ns || id == nullptr || !id->is_object())
       continue;
     const auto* name = id->as_object().at("metadata").as_object().if_contains("name");
-    if (name != nullptr && name->is_string() && name->as_string() == identity) return true;
+    if (name == nullptr || !name->is_string() || name->as_string() != identity) continue;
+    const auto* status = item.as_object().if_contains("status");
+    const auto* phase =
+        status != nullptr && status->is_object() ? status->as_object().if_contains("status") : nullptr;
+    // An object without a status yet still exists: say so with a placeholder rather than "".
+    return phase != nullptr && phase->is_string() ? std::string(phase->as_string()) : std::string("(none)");
   }
-  return false;
+  return {};
 }
 
 std::string ProcessWorld::logs() const {

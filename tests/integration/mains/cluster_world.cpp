@@ -234,6 +234,7 @@ std::vector<std::string> nodeproxy_argv(const LoopbackNodeProxySetup& s) {
           "--token-file=" + s.token_file,
           "--kubeconfig=" + s.kubeconfig,
           "--interception=none",
+          "--replica-file=",
           "--log-level=debug"};
 }
 

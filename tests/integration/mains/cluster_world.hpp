@@ -120,7 +120,8 @@ struct ControllerSetup {
 [[nodiscard]] std::vector<std::string> controller_argv(const ControllerSetup& setup);
 
 // podid-nodeproxy on loopback with --interception=none: pods are 127.0.0.N source addresses, the node's IMDS
-// is the emulator's on 127.0.0.1:<imds_port>, the controller's replication on 127.0.0.1.
+// is the emulator's on 127.0.0.1:<imds_port>, the controller's replication on 127.0.0.1; no replica file
+// (`--replica-file=`: never the node's default path from a test; replace that element to use one).
 struct LoopbackNodeProxySetup {
   std::string binary;
   std::string kubeconfig;

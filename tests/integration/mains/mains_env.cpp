@@ -48,6 +48,19 @@ void Mains::start_nodeproxy(const std::string& token_file, bool managed) {
   });
 }
 
+void Mains::start_nodeproxy_with(const std::string& token_file, const std::string& replica_file,
+                                 const std::vector<std::string>& extra, const std::string& log_name) {
+  auto argv = testing::nodeproxy_argv({PODID_NODEPROXY_BIN, cp.info().kubeconfig_path, node, nmi_port,
+                                       probe_port, replication_port, imds_port, ca_file, token_file});
+  for (auto& arg : argv)
+    if (arg.starts_with("--replica-file=")) arg = "--replica-file=" + replica_file;
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  nodeproxy.reset();
+  spawner.run([&] {
+    nodeproxy = std::make_unique<ChildProcess>("podid-nodeproxy", argv, dir.path() + "/" + log_name);
+  });
+}
+
 Reply Mains::get_token(const std::string& source_ip) const {
   return http_get(nmi_port, token_target(), source_ip);
 }

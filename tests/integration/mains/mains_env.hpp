@@ -51,6 +51,10 @@ struct Mains : testing::ClusterObjects {
   void start_controller(bool managed = false);
 
   void start_nodeproxy(const std::string& token_file, bool managed = false);
+  // With a replica file, its own log file and more flags (none of nodeproxy_argv's), for tests that
+  // restart the node proxy.
+  void start_nodeproxy_with(const std::string& token_file, const std::string& replica_file,
+                            const std::vector<std::string>& extra, const std::string& log_name);
 
   // A token request to the node proxy from `source_ip`, as a pod with that IP would send it.
   [[nodiscard]] Reply get_token(const std::string& source_ip) const;

@@ -112,6 +112,43 @@ TEST_CASE("A log trimmed by retention refuses a replay from zero but serves one 
   CHECK(cp->state == full->state);
 }
 
+TEST_CASE("A reader behind a trimmed log catches up through the newest checkpoint, never past its bound",
+          "[unit]") {
+  // The ingest's projection follows the log behind the controller's, which checkpoints and retires.
+  const auto events = test::read_golden("vmss_shared");
+  REQUIRE(events.size() > 6);
+  TempDir dir;
+  TempDir exports;
+  auto opened = store::RocksEventStore::open(dir.path.string());
+  REQUIRE(opened.has_value());
+  store::EventLog log(**opened);
+  const std::vector<core::Event> head(events.begin(), events.begin() + 3);
+  const std::vector<core::Event> middle(events.begin() + 3, events.end() - 2);
+  const std::vector<core::Event> tail(events.end() - 2, events.end());
+  REQUIRE(log.append(head).has_value());
+  core::State behind;
+  REQUIRE(log.catch_up(behind).value() <= 3);
+  REQUIRE(log.append(middle).has_value());
+  auto at_checkpoint = log.rebuild();
+  REQUIRE(at_checkpoint.has_value());
+  REQUIRE(log.checkpoint(at_checkpoint->state).has_value());
+  REQUIRE(log.append(tail).has_value());
+  auto report = (*opened)->apply_retention({.max_age_ms = {}, .max_bytes = {}, .max_events = 2},
+                                           core::at_ms_of(events.back()), exports.path.string());
+  REQUIRE(report.has_value());
+  REQUIRE(report->dropped_through > behind.last_seq);
+
+  SECTION("it jumps to the checkpoint and applies the tail: the state a full replay gives") {
+    REQUIRE(log.catch_up(behind).has_value());
+    CHECK(behind == fresh_replay(events, events.size()));
+  }
+  SECTION("with a bound below the checkpoint it cannot jump, and says the events are gone") {
+    const auto bounded = log.catch_up(behind, behind.last_seq + 1);
+    REQUIRE_FALSE(bounded.has_value());
+    CHECK(bounded.error().code == core::ErrorCode::gone);
+  }
+}
+
 TEST_CASE("History by subject returns the decoded events about that subject in order", "[unit]") {
   const auto events = test::read_golden("vm_assign");
   store::MemoryEventStore mem;

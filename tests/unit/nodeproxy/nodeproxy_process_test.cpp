@@ -181,6 +181,8 @@ TEST_CASE("Node proxy flags: defaults pass; bad values name their flag", "[unit]
   CHECK(c.controller_url == "https://controller:8443");
   CHECK(c.created_wait_ms == std::chrono::seconds(5));
   CHECK(c.interception_mode == cli::Interception::auto_detect);
+  CHECK(c.replica_file == "/var/lib/podid/replica.json");
+  CHECK(c.replica_max_age_ms == std::chrono::minutes(10));
 
   using Edit = std::pair<std::function<void(cli::NodeProxyConfig&)>, const char*>;
   const auto edit =
@@ -192,7 +194,9 @@ TEST_CASE("Node proxy flags: defaults pass; bad values name their flag", "[unit]
                Edit{[](auto& x) { x.host_ip = "node-1"; }, "--host-ip"},
                Edit{[](auto& x) { x.nmi_port = 70000; }, "--nmi-port"},
                Edit{[](auto& x) { x.ipt_interval = "10ms"; }, "--ipt-update-interval"},
-               Edit{[](auto& x) { x.log_level = "loud"; }, "--log-level"});
+               Edit{[](auto& x) { x.log_level = "loud"; }, "--log-level"},
+               Edit{[](auto& x) { x.replica_max_age = "10ms"; }, "--replica-max-age"},
+               Edit{[](auto& x) { x.replica_max_age = "soon"; }, "--replica-max-age"});
   auto bad = base();
   edit.first(bad);
   const auto result = cli::validate(bad);
@@ -205,4 +209,18 @@ TEST_CASE("Node proxy flags: defaults pass; bad values name their flag", "[unit]
   CHECK(cli::validate(managed));
   CHECK(cli::parse_duration("1500ms").value() == std::chrono::milliseconds(1500));
   CHECK(cli::parse_duration("2m").value() == std::chrono::minutes(2));
+}
+
+TEST_CASE("--replica-file= (empty, as the chart passes it without a hostPath) turns the replica file off",
+          "[unit]") {
+  const auto parse = [](const std::string& extra) {
+    CLI::App app;
+    cli::NodeProxyConfig c;
+    cli::add_nodeproxy_flags(app, c);
+    app.parse("--node-name n1 --controller-url https://controller:8443 " + extra, false);
+    return c.replica_file;
+  };
+  CHECK(parse("") == "/var/lib/podid/replica.json");
+  CHECK(parse("--replica-file=").empty());
+  CHECK(parse("--replica-file=/tmp/r.json") == "/tmp/r.json");
 }
