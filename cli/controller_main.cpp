@@ -117,6 +117,17 @@ int run(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--identity-assignment-reconcile-interval", drift, "drift check period")
       ->capture_default_str();
+  std::string batch_quiet = "1s", batch_max_wait = "5s";
+  std::size_t kube_write_concurrency = 4;
+  app.add_option("--arm-batch-quiet", batch_quiet,
+                 "send a VM's or scale set's identity change once it has not grown for this long")
+      ->capture_default_str();
+  app.add_option("--arm-batch-max-wait", batch_max_wait, "... or once it has been pending this long")
+      ->capture_default_str();
+  app.add_option("--kube-write-concurrency", kube_write_concurrency,
+                 "AzureAssignedIdentity writes and Events in flight at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64));
   app.add_option("--immutable-user-msis", immutable, "comma-separated client IDs never detached");
   app.add_flag("--forceNamespaced", force_ns, "namespaced matching");
   app.add_option("--http-probe-port", probe_port, "/healthz port")->capture_default_str();
@@ -154,10 +165,13 @@ int run(int argc, char** argv) {
   cli::add_replication_flags(app, replication_flags);
   CLI11_PARSE(app, argc, argv);
   // Durations are checked before anything starts: a typo exits 2 naming the flag.
-  std::chrono::milliseconds drift_ms{}, sync_retry_ms{}, retention_age_ms{};
+  std::chrono::milliseconds drift_ms{}, sync_retry_ms{}, retention_age_ms{}, batch_quiet_ms{},
+      batch_max_wait_ms{};
   for (auto [flag, text, out] : {std::tuple{"--identity-assignment-reconcile-interval", &drift, &drift_ms},
                                  std::tuple{"--sync-retry-interval", &sync_retry, &sync_retry_ms},
-                                 std::tuple{"--retention-max-age", &retention_age, &retention_age_ms}}) {
+                                 std::tuple{"--retention-max-age", &retention_age, &retention_age_ms},
+                                 std::tuple{"--arm-batch-quiet", &batch_quiet, &batch_quiet_ms},
+                                 std::tuple{"--arm-batch-max-wait", &batch_max_wait, &batch_max_wait_ms}}) {
     if (text->empty()) continue;
     auto parsed = cli::parse_duration(*text);
     if (!parsed) {
@@ -239,6 +253,9 @@ int run(int argc, char** argv) {
     if (cloud && !cloud->user_assigned_identity_id.empty())
       options.settings.cluster_identities.push_back(core::to_lower(cloud->user_assigned_identity_id));
     options.drift_interval = drift_ms;
+    options.batch_quiet = batch_quiet_ms;
+    options.batch_max_wait = batch_max_wait_ms;
+    options.kube_write_concurrency = kube_write_concurrency;
     options.max_idle = sync_retry_ms;
     options.checkpoint_every = checkpoint_every;
     if (!retention_age.empty() || retention_bytes || retention_events) {

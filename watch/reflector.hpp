@@ -45,7 +45,9 @@ struct ReflectorCounters {
 
 class Reflector {
  public:
-  // type is added, modified or deleted; rv is the object's resourceVersion.
+  // type is added, modified or deleted; rv is the object's resourceVersion. A delete that a relist found (the
+  // object vanished while no watch ran) carries only metadata.name, namespace, uid and resourceVersion: the
+  // reflector keeps no more of each object than that.
   using EventHandler =
       std::function<void(WatchEventType type, const boost::json::object& object, const std::string& rv)>;
   // Called after each complete list with the list's resourceVersion.
@@ -73,7 +75,7 @@ class Reflector {
   EventHandler on_event_;
   SyncedHandler on_synced_;
   std::string rv_;
-  std::map<std::string, boost::json::object> known_;  // ns/name -> last emitted object
+  std::map<std::string, boost::json::object> known_;  // ns/name -> the last emitted object's metadata
   std::chrono::milliseconds backoff_;
   std::mt19937 rng_{std::random_device{}()};
   ReflectorCounters counters_;

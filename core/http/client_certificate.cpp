@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
+#include <openssl/provider.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
@@ -69,6 +70,21 @@ bool mac_verifies(PKCS12* p12, const std::string& password) {
   return password.empty() && PKCS12_verify_mac(p12, nullptr, 0) == 1;
 }
 
+// OpenSSL 3 moved RC2, the certificate-bag cipher of PKCS#12 files written by OpenSSL 1.x and many other
+// tools, into its legacy provider. It is loaded once, into the default library context, the first time such a
+// file fails to parse, and never otherwise. Loading a provider explicitly stops the default one from loading
+// implicitly, so both are loaded. What it adds is ciphers for reading files: TLS cipher lists and security
+// levels are unchanged.
+bool load_legacy_provider() {
+  static const bool loaded = [] {
+    const bool ok =
+        OSSL_PROVIDER_load(nullptr, "default") != nullptr && OSSL_PROVIDER_load(nullptr, "legacy") != nullptr;
+    ERR_clear_error();
+    return ok;
+  }();
+  return loaded;
+}
+
 // `not_pkcs12` says what was expected when the data is no PKCS#12 at all.
 core::Result<Loaded> load_pkcs12_der(std::string_view data, const std::string& password,
                                      const char* not_pkcs12) {
@@ -79,10 +95,13 @@ core::Result<Loaded> load_pkcs12_der(std::string_view data, const std::string& p
     return cert_error("cannot open PKCS#12: wrong password (integrity check failed)");
   EVP_PKEY* key = nullptr;
   X509* cert = nullptr;
-  if (PKCS12_parse(p12.get(), password.c_str(), &key, &cert, nullptr) != 1)
-    return cert_error(
-        "cannot decrypt PKCS#12 contents (wrong password, or a legacy cipher such as RC2-40; "
-        "re-export with AES-256-CBC)");
+  if (PKCS12_parse(p12.get(), password.c_str(), &key, &cert, nullptr) != 1) {
+    ERR_clear_error();
+    if (!load_legacy_provider() || PKCS12_parse(p12.get(), password.c_str(), &key, &cert, nullptr) != 1)
+      return cert_error(
+          "cannot decrypt PKCS#12 contents (wrong password, or a cipher OpenSSL cannot read even with its "
+          "legacy provider; re-export with AES-256-CBC)");
+  }
   Loaded out;
   out.cert.reset(cert);
   out.key.reset(key);

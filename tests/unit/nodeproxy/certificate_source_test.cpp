@@ -91,6 +91,27 @@ TEST_CASE("A type-2 PKCS#12 in the 3DES format of older tools and one without a 
   CHECK(emulator::jwt_verify(*jwt, kc.cert.public_key));
 }
 
+TEST_CASE("A type-2 PKCS#12 with the RC2-40 certificate bag of OpenSSL 1.x is read (legacy provider)",
+          "[unit]") {
+  CertFixture fx;
+  const auto kc = rsa_certificate();
+  fx.secrets.put(kRef, "certificate", legacy_rc2_pkcs12_of(kc, "old-pass"));
+  fx.secrets.put(kRef, "password", "old-pass");
+  REQUIRE(fx.fetch().has_value());
+  auto jwt = emulator::jwt_parse(form_value(fx.upstream.calls.at(0).body, "client_assertion"));
+  REQUIRE(jwt.has_value());
+  CHECK(jwt->header_string("x5t") == kc.cert.x5t());
+  CHECK(emulator::jwt_verify(*jwt, kc.cert.public_key));
+
+  SECTION("with a wrong password it is still refused, without a token") {
+    fx.secrets.put(kRef, "password", "not-it");
+    const auto t = fx.fetch();
+    REQUIRE_FALSE(t.has_value());
+    CHECK(t.error().message.find("wrong password") != std::string::npos);
+    CHECK(fx.upstream.calls.size() == 1);
+  }
+}
+
 TEST_CASE("A type-2 identity with an unusable Secret gets a clear error and AAD is never asked", "[unit]") {
   CertFixture fx;
   const auto kc = rsa_certificate();
