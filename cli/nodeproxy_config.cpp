@@ -78,6 +78,9 @@ void add_nodeproxy_flags(CLI::App& app, NodeProxyConfig& c) {
                  "AAD endpoint for type-1 and type-2 identities")
       ->capture_default_str();
   app.add_option("--aad-ca-file", c.aad_ca_file, "CA bundle for a custom AAD endpoint (PEM)");
+  app.add_option("--trusted-ad-endpoints", c.trusted_ad_endpoints,
+                 "further AAD authorities an AzureIdentity's adEndpoint may name (comma-separated)")
+      ->delimiter(',');
   app.add_option("--log-level", c.log_level, "debug, info, warn, error")->capture_default_str();
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "cli/duration.hpp"  // parse_duration, for callers of validate()
 #include "core/logger.hpp"
@@ -41,6 +42,7 @@ struct NodeProxyConfig {
   std::string replica_file{"/var/lib/podid/replica.json"};
   std::string replica_max_age{"10m"};
   std::string aad_authority_host{"https://login.microsoftonline.com"};
+  std::vector<std::string> trusted_ad_endpoints;
   std::string aad_ca_file;
   std::string log_level{"info"};
 

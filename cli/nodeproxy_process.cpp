@@ -44,6 +44,7 @@ nodeproxy::NodeProxyOptions proxy_options(const NodeProxyConfig& c, core::Metric
   o.imds_url =
       "http://" + c.metadata_ip + (c.metadata_port == 80 ? "" : ":" + std::to_string(c.metadata_port));
   o.authority_host = c.aad_authority_host;
+  o.trusted_ad_endpoints = c.trusted_ad_endpoints;
   if (!c.aad_ca_file.empty()) o.aad_tls.ca.file = c.aad_ca_file;
   o.pipeline.metadata_header_required = c.metadata_header_required;
   o.pipeline.allow_instance_metadata = !c.block_instance_metadata;

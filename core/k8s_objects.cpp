@@ -95,6 +95,7 @@ Result<AzureIdentity> decode_identity(const boost::json::value& v) {
   auto secret = spec.opt_child("clientPassword");
   id.secret_ref = {secret.opt_str("name"), secret.opt_str("namespace")};
   id.auxiliary_tenant_ids = spec.strings("auxiliaryTenantIDs");
+  id.ad_endpoint = spec.opt_str("adEndpoint");
   PODID_TRY(r.status());
   return id;
 }

@@ -79,6 +79,7 @@ struct AzureIdentity {
   std::string resource_version;
   std::int64_t generation{0};
   std::vector<std::string> auxiliary_tenant_ids;  // spec.auxiliaryTenantIDs (type 1: multi-tenant tokens)
+  std::string ad_endpoint;  // spec.adEndpoint (types 1 and 2): the AAD authority; empty: the node proxy's own
   bool operator==(const AzureIdentity&) const = default;
 };
 

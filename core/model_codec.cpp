@@ -81,6 +81,7 @@ json::value to_json(const AzureIdentity& v) {
   // Written only when set, so events and checkpoints of identities without it stay byte-identical.
   if (!v.auxiliary_tenant_ids.empty())
     o["auxiliaryTenantIDs"] = json::array(v.auxiliary_tenant_ids.begin(), v.auxiliary_tenant_ids.end());
+  if (!v.ad_endpoint.empty()) o["adEndpoint"] = v.ad_endpoint;
   return o;
 }
 
@@ -94,6 +95,7 @@ void read(JsonReader& r, AzureIdentity& out) {
   auto s = r.opt_child("secretRef");
   out.secret_ref = {s.opt_str("name"), s.opt_str("namespace")};
   out.auxiliary_tenant_ids = r.strings("auxiliaryTenantIDs");  // absent (older events): none
+  out.ad_endpoint = r.opt_str("adEndpoint");                   // absent (older events): the default
   out.namespaced = r.opt_bool("namespaced");
   out.resource_version = r.opt_str("resourceVersion");
   out.generation = r.opt_i64("generation");

@@ -1,14 +1,32 @@
 #include "nodeproxy/aad_token_source.hpp"
 
+#include <algorithm>
+
 #include "core/http/url.hpp"
+#include "core/model.hpp"
 #include "nodeproxy/token_json.hpp"
 
 namespace podid::nodeproxy {
 
+namespace {
+
+std::string without_trailing_slashes(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+}  // namespace
+
 AadTokenSource::AadTokenSource(http::HttpClient& client, SecretReader& secrets, std::string authority,
-                               const core::Clock& clock, std::chrono::milliseconds timeout)
-    : client_(client), secrets_(secrets), authority_(std::move(authority)), clock_(clock), timeout_(timeout) {
-  while (!authority_.empty() && authority_.back() == '/') authority_.pop_back();
+                               const core::Clock& clock, std::chrono::milliseconds timeout,
+                               std::vector<std::string> trusted)
+    : client_(client),
+      secrets_(secrets),
+      authority_(without_trailing_slashes(std::move(authority))),
+      clock_(clock),
+      timeout_(timeout) {
+  trusted_.push_back(core::to_lower(authority_));
+  for (auto& t : trusted) trusted_.push_back(core::to_lower(without_trailing_slashes(std::move(t))));
 }
 
 boost::asio::awaitable<core::Result<Token>> AadTokenSource::fetch(TokenRequest request) {
@@ -29,12 +47,21 @@ boost::asio::awaitable<core::Result<Token>> AadTokenSource::fetch(TokenRequest r
       if (tenant.empty())
         co_return core::make_error(core::ErrorCode::invalid,
                                    "Identity " + name + " lists an empty auxiliary tenant ID");
+  std::string authority = authority_;
+  if (!id.ad_endpoint.empty()) {
+    authority = without_trailing_slashes(id.ad_endpoint);
+    if (std::find(trusted_.begin(), trusted_.end(), core::to_lower(authority)) == trusted_.end())
+      co_return core::make_error(core::ErrorCode::permission,
+                                 "Identity " + name + " names adEndpoint " + id.ad_endpoint +
+                                     ", which this node proxy does not trust (--aad-authority-host, "
+                                     "--trusted-ad-endpoints): its credential is never sent there");
+  }
   auto credential = co_await read_credential(secrets_, id);
   if (!credential) co_return credential.error();
-  auto token = co_await fetch_tenant(*credential, id, id.tenant_id, request.resource);
+  auto token = co_await fetch_tenant(*credential, id, authority, id.tenant_id, request.resource);
   if (!token || !multi_tenant) co_return token;
   for (const auto& tenant : id.auxiliary_tenant_ids) {
-    auto aux = co_await fetch_tenant(*credential, id, tenant, request.resource);
+    auto aux = co_await fetch_tenant(*credential, id, authority, tenant, request.resource);
     if (!aux) {
       auto e = aux.error();
       e.message = "Auxiliary tenant " + tenant + ": " + e.message;
@@ -46,11 +73,11 @@ boost::asio::awaitable<core::Result<Token>> AadTokenSource::fetch(TokenRequest r
 }
 
 boost::asio::awaitable<core::Result<Token>> AadTokenSource::fetch_tenant(
-    const ServicePrincipalCredential& credential, const SnapshotIdentity& id, const std::string& tenant,
-    const std::string& resource) {
+    const ServicePrincipalCredential& credential, const SnapshotIdentity& id, const std::string& authority,
+    const std::string& tenant, const std::string& resource) {
   http::Request req;
   req.method = "POST";
-  req.url = authority_ + "/" + http::url_encode(tenant) + "/oauth2/token";
+  req.url = authority + "/" + http::url_encode(tenant) + "/oauth2/token";
   auto auth = credential.form_auth(id.client_id, req.url, clock_.now_ms());
   if (!auth) co_return auth.error();
   req.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/http/http_client.hpp"
@@ -25,20 +26,25 @@ inline constexpr std::size_t kMaxAuxiliaryTenants = 3;
 
 class AadTokenSource final : public TokenSource {
  public:
-  // authority: "https://login.microsoftonline.com" (no trailing slash needed).
+  // authority: "https://login.microsoftonline.com" (no trailing slash needed). An identity's adEndpoint is
+  // used only when it is that authority or one of `trusted` (compared without trailing slashes and case):
+  // the node proxy sends the identity's secret or a signed assertion there, so an AzureIdentity naming any
+  // other endpoint would hand the service principal's credential to whoever runs it.
   AadTokenSource(http::HttpClient& client, SecretReader& secrets, std::string authority,
-                 const core::Clock& clock, std::chrono::milliseconds timeout);
+                 const core::Clock& clock, std::chrono::milliseconds timeout,
+                 std::vector<std::string> trusted = {});
 
   [[nodiscard]] boost::asio::awaitable<core::Result<Token>> fetch(TokenRequest request) override;
 
  private:
   [[nodiscard]] boost::asio::awaitable<core::Result<Token>> fetch_tenant(
       const ServicePrincipalCredential& credential, const SnapshotIdentity& identity,
-      const std::string& tenant, const std::string& resource);
+      const std::string& authority, const std::string& tenant, const std::string& resource);
 
   http::HttpClient& client_;
   SecretReader& secrets_;
   std::string authority_;
+  std::vector<std::string> trusted_;  // normalised: no trailing slash, lower case
   const core::Clock& clock_;
   std::chrono::milliseconds timeout_;
 };

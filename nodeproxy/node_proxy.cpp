@@ -49,8 +49,8 @@ core::Result<std::unique_ptr<NodeProxy>> NodeProxy::create(const boost::asio::an
   p->client = PODID_TRY(http::HttpClient::create(executor, std::move(client_options)));
   const auto timeout = p->options.upstream_timeout;
   p->imds_tokens = std::make_unique<ImdsTokenSource>(*p->client, p->options.imds_url, clock, timeout);
-  p->aad_tokens =
-      std::make_unique<AadTokenSource>(*p->client, secrets, p->options.authority_host, clock, timeout);
+  p->aad_tokens = std::make_unique<AadTokenSource>(*p->client, secrets, p->options.authority_host, clock,
+                                                   timeout, p->options.trusted_ad_endpoints);
   TokenSource* msi = p->imds_tokens.get();
   TokenSource* sp = p->aad_tokens.get();
   TokenSource* object_ids = p->imds_tokens.get();  // uncached: see object_id_claims.hpp

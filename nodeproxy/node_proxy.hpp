@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/clock.hpp"
 #include "core/http/tls_config.hpp"
@@ -36,6 +37,8 @@ struct NodeProxyOptions {
   std::uint16_t port{2579};  // 0: ephemeral, see port()
   std::string imds_url{"http://169.254.169.254"};
   std::string authority_host{"https://login.microsoftonline.com"};
+  std::vector<std::string>
+      trusted_ad_endpoints;       // further AAD authorities an AzureIdentity's adEndpoint may name
   http::TlsClientConfig aad_tls;  // CA for the authority (empty: system CAs)
   std::chrono::milliseconds upstream_timeout{std::chrono::seconds(10)};  // per IMDS or AAD call
   std::chrono::milliseconds read_timeout{std::chrono::seconds(10)};      // to receive one request

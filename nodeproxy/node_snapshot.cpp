@@ -33,6 +33,7 @@ SnapshotIdentity from_identity(const core::State& s, const core::Node* node, con
   out.tenant_id = id.tenant_id;
   out.secret_ref = id.secret_ref;
   out.auxiliary_tenant_ids = id.auxiliary_tenant_ids;
+  out.ad_endpoint = id.ad_endpoint;
   if (id.type == core::IdentityType::user_assigned_msi)
     out.principal_id = principal_of(s, node, id.resource_id);
   return out;
@@ -138,6 +139,7 @@ json::object identity_json(const SnapshotIdentity& id) {
   // Only when set: a node proxy of an older version reads the snapshot as it did before.
   if (!id.auxiliary_tenant_ids.empty())
     o["auxiliaryTenantIDs"] = json::array(id.auxiliary_tenant_ids.begin(), id.auxiliary_tenant_ids.end());
+  if (!id.ad_endpoint.empty()) o["adEndpoint"] = id.ad_endpoint;
   return o;
 }
 
@@ -195,6 +197,7 @@ core::Result<NodeSnapshot> decode_snapshot(std::string_view text) {
       id.tenant_id = i.opt_str("tenantID");
       id.secret_ref = {i.opt_str("secretName"), i.opt_str("secretNamespace")};
       id.auxiliary_tenant_ids = i.strings("auxiliaryTenantIDs");  // absent (older controllers): none
+      id.ad_endpoint = i.opt_str("adEndpoint");
       const std::string phase = i.opt_str("phase");
       if (!phase.empty()) {
         id.phase = core::parse_phase(phase);

@@ -35,6 +35,7 @@ struct SnapshotIdentity {
   std::optional<core::Phase> phase;  // empty: an AzureAssignedIdentity without status (old controllers)
   std::string reason;                // Quarantined / RetryScheduled: why
   std::vector<std::string> auxiliary_tenant_ids;  // type 1: the answer is an array (see README)
+  std::string ad_endpoint;  // types 1 and 2: spec.adEndpoint, the AAD authority; empty: the node proxy's own
   bool operator==(const SnapshotIdentity&) const = default;
 };
 

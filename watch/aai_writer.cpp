@@ -64,6 +64,7 @@ json::object identity_snapshot(const core::IdentityKey& key, const core::State& 
   json::object spec{{"type", id.raw_type}, {"clientID", id.client_id}};
   if (!id.resource_id.empty()) spec["resourceID"] = id.resource_id;
   if (!id.tenant_id.empty()) spec["tenantID"] = id.tenant_id;
+  if (!id.ad_endpoint.empty()) spec["adEndpoint"] = id.ad_endpoint;
   if (!id.secret_ref.name.empty())
     spec["clientPassword"] = json::object{{"name", id.secret_ref.name}, {"namespace", id.secret_ref.ns}};
   o["spec"] = std::move(spec);

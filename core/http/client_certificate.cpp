@@ -76,13 +76,20 @@ bool mac_verifies(PKCS12* p12, const std::string& password) {
 // implicitly, so both are loaded. What it adds is ciphers for reading files: TLS cipher lists and security
 // levels are unchanged.
 bool load_legacy_provider() {
-  static const bool loaded = [] {
-    const bool ok =
-        OSSL_PROVIDER_load(nullptr, "default") != nullptr && OSSL_PROVIDER_load(nullptr, "legacy") != nullptr;
-    ERR_clear_error();
-    return ok;
-  }();
-  return loaded;
+  // The handles are kept and unloaded at exit, so that the providers are freed like everything else.
+  struct Providers {
+    OSSL_PROVIDER* standard{OSSL_PROVIDER_load(nullptr, "default")};
+    OSSL_PROVIDER* legacy{OSSL_PROVIDER_load(nullptr, "legacy")};
+    Providers() { ERR_clear_error(); }
+    ~Providers() {
+      if (legacy != nullptr) OSSL_PROVIDER_unload(legacy);
+      if (standard != nullptr) OSSL_PROVIDER_unload(standard);
+    }
+    Providers(const Providers&) = delete;
+    Providers& operator=(const Providers&) = delete;
+  };
+  static const Providers providers;
+  return providers.standard != nullptr && providers.legacy != nullptr;
 }
 
 // `not_pkcs12` says what was expected when the data is no PKCS#12 at all.

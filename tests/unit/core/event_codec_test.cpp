@@ -14,8 +14,18 @@ std::vector<Event> samples() {
   const std::string rid =
       "/subscriptions/s/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/a";
   Pod pod{{"d", "p"}, "uid", "n0", "10.0.0.4", "Running", {{"aadpodidbinding", "sel"}}, true, "11"};
-  AzureIdentity id{{"d", "x"}, IdentityType::unknown, 9, rid, "cid", "tid", {"sec", "d"}, true, "12", 3,
-                   {"aux-t"}};
+  AzureIdentity id{{"d", "x"},
+                   IdentityType::unknown,
+                   9,
+                   rid,
+                   "cid",
+                   "tid",
+                   {"sec", "d"},
+                   true,
+                   "12",
+                   3,
+                   {"aux-t"},
+                   "https://login.microsoftonline.us/"};
   AzureIdentityBinding b{{"d", "b"}, "x", "sel", "13"};
   AzurePodIdentityException ex{{"d", "e"}, {{"app", "mic"}}, "14"};
   Node node{"n0", "azure:///subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/n0",

@@ -5,8 +5,10 @@
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
+#include "core/k8s_objects.hpp"
 #include "nodeproxy/aad_token_source.hpp"
 #include "nodeproxy/imds_response.hpp"
+#include "nodeproxy/node_snapshot.hpp"
 #include "nodeproxy/token_cache.hpp"
 #include "unit/nodeproxy/pkcs12_fixture.hpp"
 #include "unit/nodeproxy/sources_fixture.hpp"
@@ -163,4 +165,63 @@ TEST_CASE("A type-2 token is cached like a type-1 token and dropped when the gra
   CHECK(cache.size() == 0);
   REQUIRE(run_async(fx.io, cache.fetch(TokenRequest{id, "r"})).has_value());
   CHECK(fx.upstream.calls.size() == 2);
+}
+
+// spec.adEndpoint (types 1 and 2): the AAD authority of one identity, as upstream's NMI used it, but only one
+// the node proxy trusts: it sends the identity's secret (or a signed assertion) there.
+TEST_CASE("An identity's adEndpoint is used when the node proxy trusts it, and refused otherwise", "[unit]") {
+  AuxFixture fx;
+  nodeproxy::AadTokenSource trusting{*fx.client,
+                                     fx.secrets,
+                                     fx.upstream.url(),
+                                     fx.clock,
+                                     std::chrono::seconds(5),
+                                     {fx.upstream.url() + "/Sovereign/"}};
+  auto id = service_principal();
+
+  SECTION("a trusted one (any case, trailing slash) gets the request") {
+    id.ad_endpoint = fx.upstream.url() + "/sovereign";
+    auto t = run_async(fx.io, trusting.fetch(TokenRequest{id, "https://vault.azure.net"}));
+    REQUIRE(t.has_value());
+    CHECK(fx.urls() == std::vector<std::string>{"/sovereign/tenant-1/oauth2/token"});
+  }
+  SECTION("the node proxy's own authority, spelled with a trailing slash, is always trusted") {
+    id.ad_endpoint = fx.upstream.url() + "/";
+    auto t = run_async(fx.io, fx.source.fetch(TokenRequest{id, "https://vault.azure.net"}));
+    REQUIRE(t.has_value());
+    CHECK(fx.urls() == std::vector<std::string>{"/tenant-1/oauth2/token"});
+  }
+  SECTION("any other endpoint is refused before the Secret is read: no call, no token") {
+    id.ad_endpoint = "https://login.attacker.example/";
+    fx.secrets.put(kRef, "clientSecret", "hunter2");
+    auto t = run_async(fx.io, trusting.fetch(TokenRequest{id, "https://vault.azure.net"}));
+    REQUIRE_FALSE(t.has_value());
+    CHECK(t.error().code == core::ErrorCode::permission);
+    CHECK(t.error().message.find("does not trust") != std::string::npos);
+    CHECK(t.error().message.find("hunter2") == std::string::npos);
+    CHECK(fx.upstream.calls.empty());
+  }
+}
+
+TEST_CASE("adEndpoint is read from the AzureIdentity and carried by the node snapshot", "[unit]") {
+  const auto decoded = core::decode_identity(boost::json::parse(R"({
+    "apiVersion": "aadpodidentity.k8s.io/v1", "kind": "AzureIdentity",
+    "metadata": {"name": "sp", "namespace": "default", "resourceVersion": "7"},
+    "spec": {"type": 1, "clientID": "c1", "tenantID": "t1", "adEndpoint": "https://login.chinacloudapi.cn/",
+             "clientPassword": {"name": "sp-secret", "namespace": "default"}}})"));
+  REQUIRE(decoded.has_value());
+  CHECK(decoded->ad_endpoint == "https://login.chinacloudapi.cn/");
+
+  nodeproxy::NodeSnapshot snap;
+  snap.node = "n1";
+  nodeproxy::SnapshotPod pod;
+  pod.key = {"default", "p"};
+  auto id = service_principal();
+  id.ad_endpoint = decoded->ad_endpoint;
+  pod.identities.push_back(id);
+  snap.pods.push_back(pod);
+  const auto round = nodeproxy::decode_snapshot(nodeproxy::encode_snapshot(snap));
+  REQUIRE(round.has_value());
+  CHECK(*round == snap);
+  CHECK(round->pods.at(0).identities.at(0).ad_endpoint == "https://login.chinacloudapi.cn/");
 }
