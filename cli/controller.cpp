@@ -1,5 +1,8 @@
 #include "cli/controller.hpp"
 
+#include <malloc.h>
+
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -337,14 +340,23 @@ asio::awaitable<core::Status> Controller::start_leading() {
 }
 
 void Controller::maybe_checkpoint() {
-  if (options_.checkpoint_every == 0 || state_.last_seq < last_checkpoint_ + options_.checkpoint_every)
-    return;
+  if (options_.checkpoint_every == 0) return;
+  // A checkpoint writes the whole State (about 1 KiB per pod and per AzureAssignedIdentity): at a fixed
+  // interval a large cluster would write 10 MiB per 1,000 events, and hold that much more memory each time.
+  // The interval grows with the State instead, so a checkpoint costs about as much as the events it spares
+  // a restart from replaying (20,000 events at 10,000 pods: about 0.1 s).
+  const std::uint64_t every =
+      std::max<std::uint64_t>(options_.checkpoint_every, state_.pods.size() + state_.assigned.size());
+  if (state_.last_seq < last_checkpoint_ + every) return;
   if (auto saved = log_.checkpoint(state_); !saved) {
     logger_.warn("Checkpoint not stored.", {{"error", saved.error().describe().c_str()}});
     return;
   }
   last_checkpoint_ = state_.last_seq;
   ++counters_.checkpoints;
+  // The checkpoint's text (and the memtable's copy, once flushed) went back to the allocator; glibc keeps
+  // freed pages unless asked, so a checkpoint would otherwise raise the resident size for good.
+  malloc_trim(0);
   if (!options_.retention) return;
   auto retired = store_->apply_retention(*options_.retention, clock_.now_ms(), options_.retention_export_dir);
   if (!retired) {

@@ -72,7 +72,7 @@ struct ControllerOptions {
   // not grown for batch_quiet, or has been pending for batch_max_wait. Zero quiet: at once.
   std::chrono::milliseconds batch_quiet{std::chrono::seconds(1)};
   std::chrono::milliseconds batch_max_wait{std::chrono::seconds(5)};
-  std::uint64_t checkpoint_every{1000};  // events between checkpoints
+  std::uint64_t checkpoint_every{1000};  // events between checkpoints, at least (maybe_checkpoint)
   // Applied after each checkpoint (so nothing after it is ever dropped); dropped events are exported first
   // as JSON lines into retention_export_dir. Empty: the log is kept whole.
   std::optional<store::RetentionPolicy> retention;

@@ -131,7 +131,9 @@ int run(int argc, char** argv) {
   app.add_option("--immutable-user-msis", immutable, "comma-separated client IDs never detached");
   app.add_flag("--forceNamespaced", force_ns, "namespaced matching");
   app.add_option("--http-probe-port", probe_port, "/healthz port")->capture_default_str();
-  app.add_option("--checkpoint-every", checkpoint_every, "events between checkpoints")->capture_default_str();
+  app.add_option("--checkpoint-every", checkpoint_every,
+                 "events between checkpoints, at least (grows to the pods + AAIs held)")
+      ->capture_default_str();
   std::string retention_age, retention_export;
   std::optional<std::uint64_t> retention_bytes, retention_events;
   app.add_option("--retention-max-age", retention_age,

@@ -52,6 +52,9 @@ void add_nodeproxy_flags(CLI::App& app, NodeProxyConfig& c) {
       ->capture_default_str();
   app.add_option("--created-wait", c.created_wait, "how long a request waits for an identity being assigned")
       ->capture_default_str();
+  app.add_option("--token-cache-size", c.token_cache_size,
+                 "tokens cached per (identity, resource); 0: no cache, every request goes upstream")
+      ->capture_default_str();
   app.add_option("--controller-url", c.controller_url, "https URL of the controller's replication server")
       ->required();
   app.add_option("--controller-ca-file", c.controller_ca_file, "CA of the controller's certificate (PEM)");
@@ -93,6 +96,7 @@ core::Status validate(NodeProxyConfig& c) {
     if (port < 1 || port > 65535) return bad(flag, "not a port: " + std::to_string(port));
   if (c.probe_port < 0 || c.probe_port > 65535) return bad("--http-probe-port", "not a port");
   if (c.prometheus_port < 0 || c.prometheus_port > 65535) return bad("--prometheus-port", "not a port");
+  if (c.token_cache_size < 0) return bad("--token-cache-size", "0 or more");
   c.operation_mode = core::to_lower(c.operation_mode);
   if (c.operation_mode != "standard" && c.operation_mode != "managed")
     return bad("--operation-mode", "expected standard or managed, got \"" + c.operation_mode + "\"");

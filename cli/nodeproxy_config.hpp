@@ -29,6 +29,9 @@ struct NodeProxyConfig {
   bool metadata_header_required{true};
   bool block_instance_metadata{true};
   std::string created_wait{"5s"};
+  // Tokens kept per (identity, resource); 0 turns the cache off (every request goes upstream, as the
+  // original NMI did), which the node-proxy benchmark uses for its ratio.
+  int token_cache_size{4096};
   std::string controller_url;
   std::string controller_ca_file;
   std::string token_file{"/var/run/secrets/tokens/podid-nodeproxy"};

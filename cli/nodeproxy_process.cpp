@@ -49,6 +49,7 @@ nodeproxy::NodeProxyOptions proxy_options(const NodeProxyConfig& c, core::Metric
   o.pipeline.metadata_header_required = c.metadata_header_required;
   o.pipeline.allow_instance_metadata = !c.block_instance_metadata;
   o.pipeline.assignment_wait = c.created_wait_ms;
+  o.cache.max_entries = static_cast<std::size_t>(c.token_cache_size);
   return o;
 }
 

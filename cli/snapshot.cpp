@@ -96,8 +96,7 @@ core::Result<store::ImportSet> import_set(const boost::json::value& bundle, cons
     set.events.push_back(std::move(*record));
   }
   // The checkpoint is written as EventLog::checkpoint writes one, so the imported store reads like any.
-  set.checkpoints.push_back(
-      store::Checkpoint{state->last_seq, boost::json::serialize(core::encode_state(*state))});
+  set.checkpoints.push_back(store::Checkpoint{state->last_seq, core::encode_state_text(*state)});
   const auto first = set.events.empty() ? state->last_seq + 1 : set.events.front().seq;
   const auto version = o->contains("podidVersion") && o->at("podidVersion").is_string()
                            ? std::string(o->at("podidVersion").get_string())

@@ -150,6 +150,61 @@ json::value encode_state(const State& s) {
                       {"migrations", std::move(migrations)}};
 }
 
+namespace {
+
+// "<key>": after the opening brace or a comma; keys are fixed ASCII names, nothing to escape.
+void key_text(std::string& out, std::string_view key) {
+  if (out.back() != '{') out += ',';
+  out += '"';
+  out += key;
+  out += "\":";
+}
+
+// "<key>":[...] with one element serialized at a time, so only that element's DOM exists at once.
+template <class Map, class ToJson>
+void array_text(std::string& out, std::string_view key, const Map& m, ToJson to) {
+  key_text(out, key);
+  out += '[';
+  bool first = true;
+  for (const auto& [k, v] : m) {
+    if (!first) out += ',';
+    first = false;
+    out += json::serialize(to(k, v));
+  }
+  out += ']';
+}
+
+}  // namespace
+
+std::string encode_state_text(const State& s) {
+  const auto value = [](const auto&, const auto& v) { return to_json(v); };
+  std::string out = "{";
+  key_text(out, "format");
+  out += std::to_string(kStateFormat);
+  key_text(out, "lastSeq");
+  out += std::to_string(s.last_seq);
+  key_text(out, "lastAtMs");
+  out += std::to_string(s.last_at_ms);
+  key_text(out, "settings");
+  out += json::serialize(to_json(s.settings));
+  array_text(out, "pods", s.pods, value);
+  array_text(out, "identities", s.identities, value);
+  array_text(out, "bindings", s.bindings, value);
+  array_text(out, "exceptions", s.exceptions, value);
+  array_text(out, "nodes", s.nodes, value);
+  array_text(out, "assigned", s.assigned, value);
+  array_text(out, "targets", s.targets, [](const auto& k, const auto& t) { return target_json(k, t); });
+  array_text(out, "operations", s.operations, [](const auto&, const auto& op) { return operation_json(op); });
+  array_text(out, "assignments", s.assignments,
+             [](const auto&, const auto& a) { return assignment_json(a); });
+  key_text(out, "migrations");
+  json::object migrations;
+  for (const auto& [id, n] : s.migrations) migrations[id] = n;
+  out += json::serialize(migrations);
+  out += '}';
+  return out;
+}
+
 Result<State> decode_state(const json::value& v) {
   JsonReader r(v, "checkpoint", ErrorCode::corrupt);
   const auto format = r.i64("format");

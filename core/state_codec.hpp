@@ -3,6 +3,7 @@
 // (the indexes are rebuilt). Decoding a bad or newer checkpoint is ErrorCode::corrupt.
 
 #include <boost/json/value.hpp>
+#include <string>
 
 #include "core/result.hpp"
 #include "core/state.hpp"
@@ -12,6 +13,9 @@ namespace podid::core {
 inline constexpr int kStateFormat = 1;
 
 [[nodiscard]] boost::json::value encode_state(const State& s);
+// The same document as serialize(encode_state(s)), written one element at a time: a checkpoint of 10,000
+// pods never holds the whole State as a JSON tree (tens of MiB at once), only its text.
+[[nodiscard]] std::string encode_state_text(const State& s);
 [[nodiscard]] Result<State> decode_state(const boost::json::value& v);
 
 }  // namespace podid::core

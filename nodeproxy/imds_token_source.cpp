@@ -1,15 +1,74 @@
 #include "nodeproxy/imds_token_source.hpp"
 
+#include <algorithm>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include "core/http/url.hpp"
 #include "nodeproxy/token_json.hpp"
 
 namespace podid::nodeproxy {
+namespace asio = boost::asio;
 
-boost::asio::awaitable<core::Result<Token>> ImdsTokenSource::fetch(TokenRequest request) {
+// A caller waiting for a slot; leaves the queue when it is destroyed unless wake_next() took it out.
+struct ImdsTokenSource::Waiter {
+  Waiter(const asio::any_io_executor& ex, Deadline deadline, std::list<Waiter*>& queue)
+      : timer(ex, deadline), queue_(queue), at_(queue.insert(queue.end(), this)) {}
+  ~Waiter() {
+    if (!woken) queue_.erase(at_);
+  }
+  Waiter(const Waiter&) = delete;
+  Waiter& operator=(const Waiter&) = delete;
+  asio::steady_timer timer;
+  bool woken{false};
+
+ private:
+  std::list<Waiter*>& queue_;
+  std::list<Waiter*>::iterator at_;
+};
+
+// Holds one of the max_in_flight_ slots for one attempt.
+class ImdsTokenSource::Slot {
+ public:
+  explicit Slot(ImdsTokenSource& source) : source_(source) {}
+  ~Slot() { source_.release(); }
+  Slot(const Slot&) = delete;
+  Slot& operator=(const Slot&) = delete;
+
+ private:
+  ImdsTokenSource& source_;
+};
+
+asio::awaitable<bool> ImdsTokenSource::acquire(Deadline deadline) {
+  while (in_flight_ >= max_in_flight_) {
+    if (std::chrono::steady_clock::now() >= deadline) co_return false;
+    const auto executor = co_await asio::this_coro::executor;
+    Waiter waiter(executor, deadline, waiting_);
+    auto [ec] = co_await waiter.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    static_cast<void>(ec);  // cancelled by wake_next(), or the deadline passed: the loop checks both
+  }
+  ++in_flight_;
+  co_return true;
+}
+
+void ImdsTokenSource::release() {
+  --in_flight_;
+  wake_next();
+}
+
+void ImdsTokenSource::wake_next() {
+  if (waiting_.empty() || in_flight_ >= max_in_flight_) return;
+  Waiter* next = waiting_.front();
+  waiting_.pop_front();
+  next->woken = true;
+  next->timer.cancel();
+}
+
+asio::awaitable<core::Result<Token>> ImdsTokenSource::attempt(const TokenRequest& request,
+                                                              Deadline deadline) {
   const auto& id = request.identity;
-  if (id.client_id.empty() && id.principal_id.empty())
-    co_return core::make_error(core::ErrorCode::invalid,
-                               "Identity " + id.key.to_string() + " has no client ID");
   const std::string selector = id.client_id.empty() ? "&object_id=" + http::url_encode(id.principal_id)
                                                     : "&client_id=" + http::url_encode(id.client_id);
   http::Request req;
@@ -17,12 +76,36 @@ boost::asio::awaitable<core::Result<Token>> ImdsTokenSource::fetch(TokenRequest 
   req.url = imds_url_ + "/metadata/identity/oauth2/token?api-version=2018-02-01" + selector +
             "&resource=" + http::url_encode(request.resource);
   req.headers.emplace_back("Metadata", "true");
-  req.timeout = timeout_;
+  const bool admitted = co_await acquire(deadline);
+  if (!admitted)
+    co_return core::make_error(core::ErrorCode::transient,
+                               "No IMDS call slot became free before the deadline");
+  Slot slot(*this);
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  req.timeout = std::max(left, std::chrono::milliseconds(1));
   auto res = co_await client_.request(std::move(req));
   if (!res) co_return res.error();
   if (!res->success())
     co_return upstream_error("IMDS", res->status, res->body, res->header("Retry-After").value_or(""));
   co_return parse_token_json(res->body, request.identity.client_id, request.resource, clock_.now_ms() / 1000);
+}
+
+asio::awaitable<core::Result<Token>> ImdsTokenSource::fetch(TokenRequest request) {
+  const auto& id = request.identity;
+  if (id.client_id.empty() && id.principal_id.empty())
+    co_return core::make_error(core::ErrorCode::invalid,
+                               "Identity " + id.key.to_string() + " has no client ID");
+  const Deadline deadline = std::chrono::steady_clock::now() + timeout_;
+  for (;;) {
+    auto result = co_await attempt(request, deadline);
+    if (result || result.error().code != core::ErrorCode::throttled) co_return result;
+    const auto pause = result.error().retry_after.value_or(std::chrono::seconds(1));
+    if (std::chrono::steady_clock::now() + pause >= deadline) co_return result;
+    asio::steady_timer timer(co_await asio::this_coro::executor, pause);
+    auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return result;  // cancelled: the node proxy is stopping
+  }
 }
 
 }  // namespace podid::nodeproxy

@@ -40,6 +40,14 @@ std::string TokenCache::key_of(const TokenRequest& request) {
 }
 
 asio::awaitable<core::Result<Token>> TokenCache::fetch(TokenRequest request) {
+  if (options_.max_entries == 0) {
+    // Cache off (--token-cache-size=0, the original's design): every request is its own upstream call,
+    // nothing kept and nothing merged; counted as a miss so the metrics still add up.
+    ++counters_.misses;
+    auto direct = co_await upstream_.fetch(std::move(request));
+    if (!direct) ++counters_.errors;
+    co_return direct;
+  }
   const std::string key = key_of(request);
   const std::int64_t now_s = clock_.now_ms() / 1000;
   if (const auto it = entries_.find(key); it != entries_.end()) {

@@ -2,7 +2,8 @@
 // TokenCache: a TokenSource in front of another, keyed by (identity, resource). A token is served while
 // it (and each of its auxiliary tokens) has more than `refresh_margin` left (default 5 minutes), so it is
 // refreshed well before it expires; concurrent misses for one key wait for the one upstream call in flight;
-// at most `max_entries` tokens (the one expiring first is evicted); retain() drops tokens of identities no
+// at most `max_entries` tokens (the one expiring first is evicted; 0: no cache at all, every request goes
+// upstream unmerged); retain() drops tokens of identities no
 // pod of the node may use any more. Errors are not cached. The pipeline authorises every request before it
 // asks the cache, so a cached token is only ever handed to a pod that may use that identity now.
 // Thread-safety: one single-threaded executor. Tokens are held in core::Secret and never logged.

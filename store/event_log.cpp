@@ -46,6 +46,19 @@ DecodedPage read_page(const EventStore& store, Seq from, Seq end) {
   return out;
 }
 
+// The State a checkpoint holds; a checkpoint that does not parse or decode is corruption, named by its seq.
+core::Result<core::State> decode_checkpoint(const Checkpoint& cp) {
+  const auto corrupt = [&cp](const std::string& why) {
+    return core::make_error(core::ErrorCode::corrupt, "checkpoint " + std::to_string(cp.seq) + ": " + why);
+  };
+  boost::system::error_code ec;
+  const auto json = boost::json::parse(cp.state, ec);
+  if (ec) return corrupt(ec.message());
+  auto state = core::decode_state(json);
+  if (!state) return corrupt(state.error().message);
+  return state;
+}
+
 }  // namespace
 
 NewEvent to_record(const core::Event& e) {
@@ -82,12 +95,7 @@ core::Result<std::uint64_t> EventLog::catch_up(core::State& state, std::optional
       return core::make_error(core::ErrorCode::gone, "retention dropped events " + std::to_string(next) +
                                                          ".." + std::to_string(store_.first_seq() - 1) +
                                                          "; start from a checkpoint");
-    boost::system::error_code ec;
-    const auto json = boost::json::parse(cp->state, ec);
-    if (ec)
-      return core::make_error(core::ErrorCode::corrupt,
-                              "checkpoint " + std::to_string(cp->seq) + ": " + ec.message());
-    state = PODID_TRY(core::decode_state(json));
+    state = PODID_TRY(decode_checkpoint(*cp));
     next = state.last_seq + 1;
   }
   // Reading and decoding page k+1 (on a helper thread) overlaps applying page k (on this one) once there is
@@ -115,12 +123,7 @@ core::Result<Rebuilt> EventLog::rebuild(const RebuildOptions& options) const {
   if (options.use_checkpoint && !options.until_ms) {
     const auto cp = PODID_TRY(store_.latest_checkpoint());
     if (cp && (!options.upto || cp->seq <= *options.upto)) {
-      boost::system::error_code ec;
-      const auto json = boost::json::parse(cp->state, ec);
-      if (ec)
-        return core::make_error(core::ErrorCode::corrupt,
-                                "checkpoint " + std::to_string(cp->seq) + ": " + ec.message());
-      out.state = PODID_TRY(core::decode_state(json));
+      out.state = PODID_TRY(decode_checkpoint(*cp));
       out.from_checkpoint = cp->seq;
     }
   }
@@ -187,16 +190,12 @@ core::Status EventLog::verify() const {
   if (cp->seq > end)
     return corrupt("checkpoint " + std::to_string(cp->seq) + " is past the last event " +
                    std::to_string(end));
-  boost::system::error_code ec;
-  const auto json = boost::json::parse(cp->state, ec);
-  if (ec) return corrupt("checkpoint " + std::to_string(cp->seq) + ": " + ec.message());
-  if (auto state = core::decode_state(json); !state)
-    return corrupt("checkpoint " + std::to_string(cp->seq) + ": " + state.error().message);
+  if (auto state = decode_checkpoint(*cp); !state) return state.error();
   return core::ok();
 }
 
 core::Status EventLog::checkpoint(const core::State& state) {
-  return store_.put_checkpoint(Checkpoint{state.last_seq, boost::json::serialize(core::encode_state(state))});
+  return store_.put_checkpoint(Checkpoint{state.last_seq, core::encode_state_text(state)});
 }
 
 core::Result<std::vector<std::pair<Seq, core::Event>>> EventLog::history(std::string_view subject) const {

@@ -127,9 +127,13 @@ core::Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool read_on
   options.create_if_missing = !read_only;
   options.create_missing_column_families = !read_only;
   // One memtable budget for all column families (RocksDB flushes the largest when it is exceeded), so that
-  // the controller's memory does not grow with four families' 64 MiB defaults; appends flush a little
-  // earlier.
-  options.db_write_buffer_size = std::size_t{48} << 20U;
+  // the controller's memory does not grow with four families' 64 MiB defaults: 16 MiB, so that a 10,000-pod
+  // burst's events do not sit in memory (docs/benchmarks.md, "Controller memory"); appends flush earlier.
+  options.db_write_buffer_size = std::size_t{16} << 20U;
+  // RocksDB's own info LOG grows with every flush and compaction and is never rotated by default: the soak
+  // saw it become the store's largest file. Two rotated files of 1 MiB at most.
+  options.max_log_file_size = std::size_t{1} << 20U;
+  options.keep_log_file_num = 2;
   if (verify) {
     // By default a damaged WAL record ends the replay there and the open succeeds with what came before:
     // acknowledged writes vanish without a word. Absolute consistency refuses instead. A torn last record

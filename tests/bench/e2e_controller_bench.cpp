@@ -344,11 +344,9 @@ void print_memory(const Figures& f) {
 }
 
 int run(const Options& o) {
-  auto* cp = t::ControlPlane::shared();
-  if (cp == nullptr) {
-    std::printf("SKIPPED: %s\n", t::ControlPlane::unavailable_reason().c_str());
-    return t::ControlPlane::binaries_missing() ? 0 : 1;
-  }
+  int skipped = 0;
+  auto* cp = t::ControlPlane::shared_or_skip(skipped);
+  if (cp == nullptr) return skipped;
   E2eSize size = o.smoke ? smoke_size() : full_size();
   if (o.pods != 0) size.pods = static_cast<int>(o.pods);
   std::printf(

@@ -125,6 +125,15 @@ void stop_shared_control_plane() {
   if (state.instance) state.instance->stop();
 }
 
+ControlPlane* ControlPlane::shared_or_skip(int& exit_code) {
+  auto* cp = shared();
+  if (cp == nullptr) {
+    std::printf("SKIPPED: %s\n", unavailable_reason().c_str());
+    exit_code = binaries_missing() ? 0 : 1;
+  }
+  return cp;
+}
+
 ControlPlane* ControlPlane::shared() {
   auto& state = shared_state();
   std::lock_guard lock(state.mutex);

@@ -38,6 +38,9 @@ class ControlPlane {
  public:
   // Starts once per test binary on first call. nullptr when it cannot run; unavailable_reason() says why.
   static ControlPlane* shared();
+  // For executables that are not Catch tests (benchmarks, the soak): shared(), or nullptr after printing
+  // "SKIPPED: <why>" with `exit_code` 0 when the binaries are missing (a skip) and 1 when it failed to start.
+  static ControlPlane* shared_or_skip(int& exit_code);
   static std::string unavailable_reason();
   // True when shared() returned nullptr because the binaries are not built (a skip, not a failure).
   static bool binaries_missing();

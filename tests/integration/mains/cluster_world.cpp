@@ -7,8 +7,10 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -153,10 +155,26 @@ std::string LoopbackReply::field(const char* name) const {
   return f != nullptr && f->is_string() ? std::string(f->as_string()) : std::string{};
 }
 
+namespace {
+
+// The value of header `name` (lower case) in a response head, without leading spaces; empty when absent.
+std::string header_value(const std::string& head, const std::string& name) {
+  std::string low = head;
+  std::transform(low.begin(), low.end(), low.begin(), [](unsigned char c) { return std::tolower(c); });
+  const auto at = low.find("\r\n" + name + ":");
+  if (at == std::string::npos) return {};
+  auto from = at + 2 + name.size() + 1;
+  const auto end = std::min(head.find("\r\n", from), head.size());
+  while (from < end && head[from] == ' ') ++from;
+  return head.substr(from, end - from);
+}
+
+}  // namespace
+
 LoopbackReply loopback_get(std::uint16_t port, const std::string& target, const std::string& source_ip,
                            bool metadata) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return {0, {}, "socket failed"};
+  if (fd < 0) return {0, {}, "socket failed", {}};
   timeval timeout{10, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
@@ -166,14 +184,14 @@ LoopbackReply loopback_get(std::uint16_t port, const std::string& target, const 
     ::inet_pton(AF_INET, source_ip.c_str(), &a.sin_addr);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
       ::close(fd);
-      return {0, {}, "bind " + source_ip + " failed"};
+      return {0, {}, "bind " + source_ip + " failed", {}};
     }
   }
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   a.sin_port = htons(port);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     ::close(fd);
-    return {0, {}, "connection refused"};
+    return {0, {}, "connection refused", {}};
   }
   std::string request = "GET " + target + " HTTP/1.1\r\nHost: 169.254.169.254\r\nConnection: close\r\n";
   if (metadata) request += "Metadata: true\r\n";
@@ -187,8 +205,11 @@ LoopbackReply loopback_get(std::uint16_t port, const std::string& target, const 
   ::close(fd);
   const auto head_end = raw.find("\r\n\r\n");
   if (!raw.starts_with("HTTP/1.1 ") || head_end == std::string::npos)
-    return {0, {}, "no HTTP answer: " + raw};
-  return {std::stol(raw.substr(9, 3)), raw.substr(head_end + 4), {}};
+    return {0, {}, "no HTTP answer: " + raw, {}};
+  return {std::stol(raw.substr(9, 3)),
+          raw.substr(head_end + 4),
+          {},
+          header_value(raw.substr(0, head_end), "retry-after")};
 }
 
 std::string emulator_azure_json(const emulator::Emulator& emu) {

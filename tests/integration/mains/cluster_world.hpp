@@ -87,6 +87,7 @@ struct LoopbackReply {
   long status{0};
   std::string body;
   std::string error;
+  std::string retry_after;  // the Retry-After header's value; empty when absent
   // A string field of the JSON body; empty when absent or not JSON.
   [[nodiscard]] std::string field(const char* name) const;
 };

@@ -196,7 +196,8 @@ TEST_CASE("Node proxy flags: defaults pass; bad values name their flag", "[unit]
                Edit{[](auto& x) { x.ipt_interval = "10ms"; }, "--ipt-update-interval"},
                Edit{[](auto& x) { x.log_level = "loud"; }, "--log-level"},
                Edit{[](auto& x) { x.replica_max_age = "10ms"; }, "--replica-max-age"},
-               Edit{[](auto& x) { x.replica_max_age = "soon"; }, "--replica-max-age"});
+               Edit{[](auto& x) { x.replica_max_age = "soon"; }, "--replica-max-age"},
+               Edit{[](auto& x) { x.token_cache_size = -1; }, "--token-cache-size"});
   auto bad = base();
   edit.first(bad);
   const auto result = cli::validate(bad);
@@ -223,4 +224,18 @@ TEST_CASE("--replica-file= (empty, as the chart passes it without a hostPath) tu
   CHECK(parse("") == "/var/lib/podid/replica.json");
   CHECK(parse("--replica-file=").empty());
   CHECK(parse("--replica-file=/tmp/r.json") == "/tmp/r.json");
+}
+
+TEST_CASE("--token-cache-size defaults to 4096 and accepts 0 (no cache)", "[unit]") {
+  const auto parse = [](const std::string& extra) {
+    CLI::App app;
+    cli::NodeProxyConfig c;
+    cli::add_nodeproxy_flags(app, c);
+    app.parse("--node-name n1 --controller-url https://controller:8443 " + extra, false);
+    REQUIRE(cli::validate(c));
+    return c.token_cache_size;
+  };
+  CHECK(parse("") == 4096);
+  CHECK(parse("--token-cache-size=0") == 0);
+  CHECK(parse("--token-cache-size=16") == 16);
 }

@@ -126,3 +126,34 @@ TEST_CASE("retain drops tokens of identities no pod may use any more", "[unit]")
   REQUIRE(fx.fetch(kClientB).has_value());
   CHECK(fx.upstream.calls().size() == 3);
 }
+
+namespace {
+
+boost::asio::awaitable<int> five_at_once(CacheFixture& fx, std::vector<core::Result<nodeproxy::Token>>& out) {
+  for (int i = 0; i < 5; ++i) boost::asio::co_spawn(fx.io, fetch_into(fx.cache, out), boost::asio::detached);
+  while (fx.upstream.held() < 5) co_await boost::asio::post(fx.io, boost::asio::use_awaitable);
+  const int held = fx.upstream.held();
+  fx.upstream.release();
+  while (out.size() < 5) co_await boost::asio::post(fx.io, boost::asio::use_awaitable);
+  co_return held;
+}
+
+}  // namespace
+
+TEST_CASE("A cache of size 0 (--token-cache-size=0) sends every request upstream, concurrent ones too",
+          "[unit]") {
+  CacheFixture fx(nodeproxy::TokenCacheOptions{std::chrono::seconds(300), 0});
+  REQUIRE(fx.fetch(kClientA).has_value());
+  REQUIRE(fx.fetch(kClientA).has_value());
+  CHECK(fx.upstream.calls().size() == 2);
+  CHECK(fx.cache.size() == 0);
+  CHECK(fx.cache.counters().hits == 0);
+
+  fx.upstream.hold();
+  std::vector<core::Result<nodeproxy::Token>> out;
+  CHECK(run_async(fx.io, five_at_once(fx, out)) == 5);  // not merged into one call
+  CHECK(fx.upstream.calls().size() == 7);
+  CHECK(fx.cache.counters().misses == 7);
+  CHECK(fx.cache.counters().merged == 0);
+  for (const auto& r : out) CHECK(r.has_value());
+}
