@@ -6,9 +6,11 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <memory>
+#include <optional>
 
 #include "core/result.hpp"
 
@@ -20,8 +22,10 @@ class AsyncSemaphore {
   AsyncSemaphore(const AsyncSemaphore&) = delete;
   AsyncSemaphore& operator=(const AsyncSemaphore&) = delete;
 
-  // Takes one unit, waiting as needed; `cancelled` when the waiting coroutine was cancelled.
-  [[nodiscard]] boost::asio::awaitable<core::Status> acquire();
+  // Takes one unit, waiting as needed; `cancelled` when the waiting coroutine was cancelled, `transient`
+  // when `deadline` passed first (no deadline: waits as long as it takes).
+  [[nodiscard]] boost::asio::awaitable<core::Status> acquire(
+      std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
   // Returns one unit: hands it to the oldest waiter, if any.
   void release();
 

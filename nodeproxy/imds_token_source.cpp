@@ -12,60 +12,6 @@
 namespace podid::nodeproxy {
 namespace asio = boost::asio;
 
-// A caller waiting for a slot; leaves the queue when it is destroyed unless wake_next() took it out.
-struct ImdsTokenSource::Waiter {
-  Waiter(const asio::any_io_executor& ex, Deadline deadline, std::list<Waiter*>& queue)
-      : timer(ex, deadline), queue_(queue), at_(queue.insert(queue.end(), this)) {}
-  ~Waiter() {
-    if (!woken) queue_.erase(at_);
-  }
-  Waiter(const Waiter&) = delete;
-  Waiter& operator=(const Waiter&) = delete;
-  asio::steady_timer timer;
-  bool woken{false};
-
- private:
-  std::list<Waiter*>& queue_;
-  std::list<Waiter*>::iterator at_;
-};
-
-// Holds one of the max_in_flight_ slots for one attempt.
-class ImdsTokenSource::Slot {
- public:
-  explicit Slot(ImdsTokenSource& source) : source_(source) {}
-  ~Slot() { source_.release(); }
-  Slot(const Slot&) = delete;
-  Slot& operator=(const Slot&) = delete;
-
- private:
-  ImdsTokenSource& source_;
-};
-
-asio::awaitable<bool> ImdsTokenSource::acquire(Deadline deadline) {
-  while (in_flight_ >= max_in_flight_) {
-    if (std::chrono::steady_clock::now() >= deadline) co_return false;
-    const auto executor = co_await asio::this_coro::executor;
-    Waiter waiter(executor, deadline, waiting_);
-    auto [ec] = co_await waiter.timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    static_cast<void>(ec);  // cancelled by wake_next(), or the deadline passed: the loop checks both
-  }
-  ++in_flight_;
-  co_return true;
-}
-
-void ImdsTokenSource::release() {
-  --in_flight_;
-  wake_next();
-}
-
-void ImdsTokenSource::wake_next() {
-  if (waiting_.empty() || in_flight_ >= max_in_flight_) return;
-  Waiter* next = waiting_.front();
-  waiting_.pop_front();
-  next->woken = true;
-  next->timer.cancel();
-}
-
 asio::awaitable<core::Result<Token>> ImdsTokenSource::attempt(const TokenRequest& request,
                                                               Deadline deadline) {
   const auto& id = request.identity;
@@ -76,11 +22,10 @@ asio::awaitable<core::Result<Token>> ImdsTokenSource::attempt(const TokenRequest
   req.url = imds_url_ + "/metadata/identity/oauth2/token?api-version=2018-02-01" + selector +
             "&resource=" + http::url_encode(request.resource);
   req.headers.emplace_back("Metadata", "true");
-  const bool admitted = co_await acquire(deadline);
+  const auto admitted = co_await slots_.acquire(deadline);
   if (!admitted)
-    co_return core::make_error(core::ErrorCode::transient,
-                               "No IMDS call slot became free before the deadline");
-  Slot slot(*this);
+    co_return core::make_error(admitted.error().code, "No IMDS call slot became free before the deadline");
+  arm::SemaphoreGuard slot(slots_);
   const auto left =
       std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
   req.timeout = std::max(left, std::chrono::milliseconds(1));

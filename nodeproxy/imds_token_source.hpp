@@ -12,9 +12,9 @@
 
 #include <chrono>
 #include <cstddef>
-#include <list>
 #include <string>
 
+#include "arm/async_semaphore.hpp"
 #include "core/clock.hpp"
 #include "core/http/http_client.hpp"
 #include "nodeproxy/token_source.hpp"
@@ -30,17 +30,12 @@ class ImdsTokenSource final : public TokenSource {
         imds_url_(std::move(imds_url)),
         clock_(clock),
         timeout_(timeout),
-        max_in_flight_(max_in_flight == 0 ? 1 : max_in_flight) {}
+        slots_(max_in_flight == 0 ? 1 : max_in_flight) {}
 
   [[nodiscard]] boost::asio::awaitable<core::Result<Token>> fetch(TokenRequest request) override;
 
  private:
   using Deadline = std::chrono::steady_clock::time_point;
-  struct Waiter;
-  class Slot;
-  [[nodiscard]] boost::asio::awaitable<bool> acquire(Deadline deadline);
-  void release();
-  void wake_next();
   [[nodiscard]] boost::asio::awaitable<core::Result<Token>> attempt(const TokenRequest& request,
                                                                     Deadline deadline);
 
@@ -48,9 +43,7 @@ class ImdsTokenSource final : public TokenSource {
   std::string imds_url_;
   const core::Clock& clock_;
   std::chrono::milliseconds timeout_;
-  std::size_t max_in_flight_;
-  std::size_t in_flight_{0};
-  std::list<Waiter*> waiting_;  // callers waiting for a slot, first come first woken
+  arm::AsyncSemaphore slots_;  // IMDS calls in flight; callers beyond wait first come, first served
 };
 
 }  // namespace podid::nodeproxy
