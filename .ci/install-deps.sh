@@ -4,7 +4,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake ninja-build pkg-config git
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
-  librocksdb-dev libssl-dev libcli11-dev catch2
+  librocksdb-dev libzstd-dev libssl-dev libcli11-dev catch2
   libiptc-dev libip4tc-dev libxtables-dev libnetfilter-conntrack-dev iptables iproute2 nftables
   libspdlog-dev libfmt-dev libyaml-cpp-dev libbenchmark-dev wrk
   libcurl4-openssl-dev clang-tidy clang-format openssl curl procps python3-venv shellcheck

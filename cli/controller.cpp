@@ -80,18 +80,6 @@ struct ControllerMeters {
   core::Seq seen_at{0};
 };
 
-http::Response metrics_response(const core::MetricsRegistry& registry, const http::Request& r) {
-  http::Response out;
-  out.headers.emplace_back("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-  if (r.url != "/metrics" && !r.url.starts_with("/metrics?")) {
-    out.status = 404;
-    return out;
-  }
-  out.status = 200;
-  out.body = registry.expose();
-  return out;
-}
-
 // The EventStore seen by every writer of this controller: forwards everything and wakes the controller
 // after each successful append (the ingest's, the actuator's and the AAI writer's).
 class NotifyingStore final : public store::EventStore {

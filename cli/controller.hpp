@@ -44,6 +44,7 @@
 #include "core/state.hpp"
 #include "store/event_log.hpp"
 #include "store/event_store.hpp"
+#include "store/rocks_event_store.hpp"
 #include "watch/aai_writer.hpp"
 #include "watch/event_recorder.hpp"
 #include "watch/ingest.hpp"
@@ -110,6 +111,9 @@ struct ControllerMeters;
 
 // The /metrics page: the registry in Prometheus text format 0.0.4 (404 for any other path).
 [[nodiscard]] http::Response metrics_response(const core::MetricsRegistry& registry, const http::Request& r);
+// Sets the gauges of RocksDB's memory and table files and of the process heap (docs/metrics.md): both are
+// known only when asked, so the metrics server calls this before each exposition.
+void measure_memory(const store::RocksEventStore& store, core::MetricsRegistry& registry);
 
 class Controller;
 // /healthz and /readyz: 503 "Not Synced" before the initial sync; then 200 "Active" on the leader once it

@@ -86,7 +86,9 @@ asio::awaitable<http::Response> probe(const cli::Controller& c, http::Request re
   co_return cli::probe_response(c, request);
 }
 
-asio::awaitable<http::Response> serve_metrics(const core::MetricsRegistry& metrics, http::Request request) {
+asio::awaitable<http::Response> serve_metrics(core::MetricsRegistry& metrics,
+                                              const store::RocksEventStore& store, http::Request request) {
+  cli::measure_memory(store, metrics);
   co_return cli::metrics_response(metrics, request);
 }
 
@@ -309,7 +311,7 @@ int run(int argc, char** argv) {
       metrics_options.port = static_cast<std::uint16_t>(prometheus_port);
       auto created = http::HttpServer::create(
           io.get_executor(), metrics_options,
-          [&metrics](http::Request r) { return serve_metrics(metrics, std::move(r)); });
+          [&metrics, &store](http::Request r) { return serve_metrics(metrics, *store, std::move(r)); });
       if (created) {
         metrics_server = std::move(*created);
         metrics_server->start();

@@ -123,7 +123,7 @@ int run_node_cleanup(const NodeCleanupOptions& o, std::ostream& out, std::ostrea
 
   if (o.backend == CleanupBackend::legacy ||
       (o.backend == CleanupBackend::auto_detect && legacy_tables_in_use())) {
-    iptables::LegacyIptablesRules legacy(iptables::LegacyIptablesConfig{});
+    iptables::LegacyIptablesRules legacy(iptables::LegacyIptablesConfig{}, &runner);  // nft: the bridge table
     add(clean("legacy iptables", legacy, false, {}, o.dry_run, out, err));
   } else if (o.backend == CleanupBackend::auto_detect) {
     out << "legacy iptables: not in use (no nat or filter table)\n";
@@ -140,9 +140,14 @@ int run_node_cleanup(const NodeCleanupOptions& o, std::ostream& out, std::ostrea
       err << "podidctl node cleanup: nf_tables: " << listed.error().describe() << "\n";
       total.failed = true;
     } else {
+      // The bridge table of the same name (pods on a bridge) may be left without the ip table.
+      auto bridged = runner.run({config.nft, "list", "table", "bridge", config.table}, {});
+      const bool bridge_present = bridged && bridged->exit_code == 0;
+      std::string tables;
+      if (listed->exit_code == 0) tables += "  table ip " + config.table + "\n";
+      if (bridge_present) tables += "  table bridge " + config.table + "\n";
       iptables::NftablesRules nft(config, runner);
-      add(clean("nf_tables", nft, listed->exit_code == 0, "  table ip " + config.table + "\n", o.dry_run, out,
-                err));
+      add(clean("nf_tables", nft, listed->exit_code == 0 || bridge_present, tables, o.dry_run, out, err));
     }
   }
 

@@ -69,6 +69,14 @@ void add_nodeproxy_flags(CLI::App& app, NodeProxyConfig& c) {
   app.add_flag("--conntrack-flush,--enable-conntrack-deletion", c.conntrack_flush,
                "after the first rule install, delete conntrack entries of TCP connections to the IMDS")
       ->capture_default_str();
+  app.add_option("--cni-cache-dir", c.cni_cache_dirs,
+                 "CNI result cache directories (comma-separated) naming each bridged pod's port")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_flag("--bridge-port-required", c.bridge_port_required,
+               "a bridged pod whose port the CNI cache does not name stays unbound; false: bind it to the "
+               "bridge alone (any pod on the bridge can then spoof it)")
+      ->capture_default_str();
   // No captured default: CLI11 would put it back for `--replica-file=`, which must mean "none".
   app.add_option("--replica-file", c.replica_file,
                  "the replica's file on the node (hostPath), served after a restart; empty: none "

@@ -40,6 +40,11 @@ struct NodeProxyConfig {
   std::string interception{"auto"};
   std::string ipt_interval{"60s"};
   bool conntrack_flush{true};  // delete conntrack entries of connections to the IMDS after the first install
+  // Bridged CNIs: where the runtime's CNI result cache is (containerd and CRI-O through libcni write
+  // <cacheDir>/results; dockershim used /var/lib/cni/cache), and whether a bridged pod whose port it does not
+  // name stays unbound (true, fail closed) or is bound to the bridge alone (false: the weaker binding).
+  std::vector<std::string> cni_cache_dirs{"/var/lib/cni/results", "/var/lib/cni/cache/results"};
+  bool bridge_port_required{true};
   // The replica file (nodeproxy/replica_file.hpp): empty disables it. A restarted node proxy serves from
   // it while the controller is away, if the controller confirmed it at most --replica-max-age ago.
   std::string replica_file{"/var/lib/podid/replica.json"};

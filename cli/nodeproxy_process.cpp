@@ -9,6 +9,7 @@
 #include <sstream>
 #include <variant>
 
+#include "cli/nodeproxy_bridges.hpp"
 #include "nodeproxy/iptables/backend_detection.hpp"
 #include "nodeproxy/iptables/legacy_iptables_rules.hpp"
 #include "nodeproxy/iptables/netlink_conntrack_table.hpp"
@@ -146,17 +147,21 @@ core::Status NodeProxyProcess::start_rules() {
   if (backend == Backend::nft)
     rules_ = std::make_unique<iptables::NftablesRules>(iptables::NftablesConfig{}, runner_);
   else
-    rules_ = std::make_unique<iptables::LegacyIptablesRules>(iptables::LegacyIptablesConfig{});
+    rules_ = std::make_unique<iptables::LegacyIptablesRules>(iptables::LegacyIptablesConfig{}, &runner_);
   nodeproxy::InterceptionOptions options;
   options.metadata.address = PODID_TRY(iptables::Ipv4Address::parse(config_.metadata_ip));
   options.metadata.port = static_cast<std::uint16_t>(config_.metadata_port);
   options.proxy.address = PODID_TRY(iptables::Ipv4Address::parse(config_.host_ip));
   options.proxy.port = proxy_->port();
   options.interval = config_.ipt_interval_ms;
+  options.bridge_only = !config_.bridge_port_required;
+  options.physdev_needs_br_netfilter = backend == Backend::legacy;
   if (config_.conntrack_flush) conntrack_ = std::make_unique<iptables::NetlinkConntrackTable>();
-  loop_ = std::make_unique<nodeproxy::InterceptionLoop>(io_.get_executor(), *rules_, snapshots_, read_routes,
-                                                        options, logger_.with_component("iptables"),
-                                                        conntrack_.get());
+  BridgeSources sources;
+  sources.cni_cache_dirs = config_.cni_cache_dirs;
+  loop_ = std::make_unique<nodeproxy::InterceptionLoop>(
+      io_.get_executor(), *rules_, snapshots_, read_routes, options, logger_.with_component("iptables"),
+      conntrack_.get(), [sources] { return read_bridge_ports(sources); });
   PODID_TRY(loop_->ensure_now());
   logger_.info("Interception rules installed.",
                {{"backend", std::string(iptables::to_string(backend)).c_str()}});

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -369,9 +370,13 @@ int run(int argc, char** argv) {
                "Print each rewrite (object, keys renamed); write nothing");
   mg->add_option("--store", migrate.store_dir,
                  "Event store directory: record each rewrite as a MigrationApplied event");
-  mg->add_option("--config-namespace", migrate.options.config_namespace,
-                 "Namespace of ConfigMap aad-pod-identity-config holding the type-upgrade-status marker "
-                 "(upstream used the controller pod's namespace)")
+  // The controller's flag and default, so that both look for the marker in the same place.
+  if (const char* ns = std::getenv("MIC_POD_NAMESPACE"); ns != nullptr && *ns != '\0')
+    migrate.options.config_namespace = ns;
+  mg->add_option(
+        "--config-map-namespace,--config-namespace", migrate.options.config_namespace,
+        "Namespace of ConfigMap aad-pod-identity-config holding the type-upgrade-status marker: the "
+        "controller's namespace (its --config-map-namespace; default $MIC_POD_NAMESPACE, else default)")
       ->capture_default_str();
   mg->add_option("--stop-after-writes", migrate.options.stop_after_writes,
                  "Testing aid: stop as if interrupted after this many object writes");

@@ -152,56 +152,88 @@ json::value encode_state(const State& s) {
 
 namespace {
 
-// "<key>": after the opening brace or a comma; keys are fixed ASCII names, nothing to escape.
-void key_text(std::string& out, std::string_view key) {
-  if (out.back() != '{') out += ',';
-  out += '"';
-  out += key;
-  out += "\":";
-}
-
-// "<key>":[...] with one element serialized at a time, so only that element's DOM exists at once.
-template <class Map, class ToJson>
-void array_text(std::string& out, std::string_view key, const Map& m, ToJson to) {
-  key_text(out, key);
-  out += '[';
-  bool first = true;
-  for (const auto& [k, v] : m) {
-    if (!first) out += ',';
-    first = false;
-    out += json::serialize(to(k, v));
+// The document's text, handed on to a sink whenever a piece of `chunk` bytes is complete.
+class TextWriter {
+ public:
+  TextWriter(const std::function<void(std::string_view)>& sink, std::size_t chunk)
+      : sink_(&sink), chunk_(chunk) {
+    out_.reserve(chunk_ + (chunk_ >> 2U));
   }
-  out += ']';
-}
+  TextWriter(const TextWriter&) = delete;
+  TextWriter& operator=(const TextWriter&) = delete;
+
+  void append(std::string_view text) {
+    out_ += text;
+    if (out_.size() >= chunk_) flush();
+  }
+  // "<key>": the first key follows the opening brace, every other one a comma; keys are fixed ASCII
+  // names, nothing to escape.
+  void key(std::string_view key) {
+    out_ += first_key_ ? "\"" : ",\"";
+    first_key_ = false;
+    out_ += key;
+    out_ += "\":";
+  }
+  // "<key>":[...] with one element serialized at a time, so only that element's DOM exists at once.
+  template <class Map, class ToJson>
+  void array(std::string_view name, const Map& m, ToJson to) {
+    key(name);
+    out_ += '[';
+    bool first = true;
+    for (const auto& [k, v] : m) {
+      if (!first) out_ += ',';
+      first = false;
+      append(json::serialize(to(k, v)));
+    }
+    out_ += ']';
+  }
+  void flush() {
+    if (out_.empty()) return;
+    (*sink_)(out_);
+    out_.clear();
+  }
+
+ private:
+  const std::function<void(std::string_view)>* sink_;
+  std::size_t chunk_;
+  std::string out_;
+  bool first_key_{true};
+};
 
 }  // namespace
 
-std::string encode_state_text(const State& s) {
+void encode_state_text(const State& s, const std::function<void(std::string_view)>& sink, std::size_t chunk) {
   const auto value = [](const auto&, const auto& v) { return to_json(v); };
-  std::string out = "{";
-  key_text(out, "format");
-  out += std::to_string(kStateFormat);
-  key_text(out, "lastSeq");
-  out += std::to_string(s.last_seq);
-  key_text(out, "lastAtMs");
-  out += std::to_string(s.last_at_ms);
-  key_text(out, "settings");
-  out += json::serialize(to_json(s.settings));
-  array_text(out, "pods", s.pods, value);
-  array_text(out, "identities", s.identities, value);
-  array_text(out, "bindings", s.bindings, value);
-  array_text(out, "exceptions", s.exceptions, value);
-  array_text(out, "nodes", s.nodes, value);
-  array_text(out, "assigned", s.assigned, value);
-  array_text(out, "targets", s.targets, [](const auto& k, const auto& t) { return target_json(k, t); });
-  array_text(out, "operations", s.operations, [](const auto&, const auto& op) { return operation_json(op); });
-  array_text(out, "assignments", s.assignments,
-             [](const auto&, const auto& a) { return assignment_json(a); });
-  key_text(out, "migrations");
+  TextWriter w(sink, chunk == 0 ? 1 : chunk);
+  w.append("{");
+  w.key("format");
+  w.append(std::to_string(kStateFormat));
+  w.key("lastSeq");
+  w.append(std::to_string(s.last_seq));
+  w.key("lastAtMs");
+  w.append(std::to_string(s.last_at_ms));
+  w.key("settings");
+  w.append(json::serialize(to_json(s.settings)));
+  w.array("pods", s.pods, value);
+  w.array("identities", s.identities, value);
+  w.array("bindings", s.bindings, value);
+  w.array("exceptions", s.exceptions, value);
+  w.array("nodes", s.nodes, value);
+  w.array("assigned", s.assigned, value);
+  w.array("targets", s.targets, [](const auto& k, const auto& t) { return target_json(k, t); });
+  w.array("operations", s.operations, [](const auto&, const auto& op) { return operation_json(op); });
+  w.array("assignments", s.assignments, [](const auto&, const auto& a) { return assignment_json(a); });
+  w.key("migrations");
   json::object migrations;
   for (const auto& [id, n] : s.migrations) migrations[id] = n;
-  out += json::serialize(migrations);
-  out += '}';
+  w.append(json::serialize(migrations));
+  w.append("}");
+  w.flush();
+}
+
+std::string encode_state_text(const State& s) {
+  std::string out;
+  encode_state_text(s, [&out](std::string_view piece) { out += piece; });
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "nodeproxy/interception_loop.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <set>
@@ -8,7 +9,7 @@ namespace podid::nodeproxy {
 namespace asio = boost::asio;
 
 DesiredRules desired_rules(const NodeSnapshot& snapshot, const std::vector<IpRoute>& routes,
-                           const InterceptionOptions& options) {
+                           const InterceptionOptions& options, const BridgePorts& bridges) {
   DesiredRules out;
   out.spec.metadata = options.metadata;
   out.spec.proxy = options.proxy;
@@ -22,18 +23,30 @@ DesiredRules desired_rules(const NodeSnapshot& snapshot, const std::vector<IpRou
       out.unrouted.push_back(pod.key.ns + "/" + pod.key.name);
       continue;
     }
-    out.spec.bindings.push_back({*ip, std::move(*iface)});
+    std::string port;
+    if (bridges.is_bridge(*iface)) {
+      auto found = bridge_port(bridges, *iface, *ip);
+      if (!found || found->size() > iptables::kMaxInterfaceName) {
+        out.unported.push_back(pod.key.ns + "/" + pod.key.name);
+        if (!options.bridge_only) continue;  // fail closed: the guard rejects it
+      } else {
+        port = std::move(*found);
+      }
+    }
+    out.spec.bindings.push_back({*ip, std::move(*iface), std::move(port)});
   }
   return out;
 }
 
 InterceptionLoop::InterceptionLoop(const asio::any_io_executor& executor, iptables::InterceptionRules& rules,
                                    SnapshotSource& snapshots, RouteReader routes, InterceptionOptions options,
-                                   core::Logger logger, iptables::ConntrackTable* conntrack)
+                                   core::Logger logger, iptables::ConntrackTable* conntrack,
+                                   BridgeReader bridges)
     : rules_(rules),
       conntrack_(conntrack),
       snapshots_(snapshots),
       routes_(std::move(routes)),
+      bridges_(std::move(bridges)),
       options_(options),
       logger_(std::move(logger)),
       timer_(executor),
@@ -51,8 +64,15 @@ core::Status InterceptionLoop::ensure_now() {
   if (!text) return fail(text.error());
   auto routes = parse_proc_net_route(*text);
   if (!routes) return fail(routes.error());
+  BridgePorts bridges;
+  if (bridges_) {
+    auto read = bridges_();
+    if (!read) return fail(read.error());
+    bridges = std::move(*read);
+  }
   const auto snapshot = snapshots_.current();
-  auto desired = desired_rules(*snapshot, *routes, options_);
+  auto desired = desired_rules(*snapshot, *routes, options_, bridges);
+  report_bridges(desired, bridges);
   counters_.bound_pods = desired.spec.bindings.size();
   counters_.unrouted_pods = desired.unrouted.size();
   if (desired.unrouted.size() != logged_unrouted_) {
@@ -72,6 +92,35 @@ core::Status InterceptionLoop::ensure_now() {
   counters_.seq = snapshot->seq;
   if (conntrack_ != nullptr && !counters_.conntrack_flushed) flush_conntrack();
   return core::ok();
+}
+
+void InterceptionLoop::report_bridges(const DesiredRules& desired, const BridgePorts& bridges) {
+  const auto& bindings = desired.spec.bindings;
+  counters_.bridged_pods = static_cast<std::size_t>(
+      std::count_if(bindings.begin(), bindings.end(),
+                    [](const iptables::PodBinding& b) { return !b.bridge_port.empty(); }));
+  counters_.unported_pods = desired.unported.size();
+  if (desired.unported.size() != logged_unported_) {
+    logged_unported_ = desired.unported.size();
+    if (!desired.unported.empty())
+      logger_.warn(options_.bridge_only ? "Bridged pods bound to the bridge only: port unknown."
+                                        : "Bridged pods left unbound: port unknown.",
+                   {{"pods", desired.unported.size()}, {"first", desired.unported.front().c_str()}});
+  }
+  if (bridges.unreadable.size() != logged_unreadable_) {
+    logged_unreadable_ = bridges.unreadable.size();
+    if (!bridges.unreadable.empty())
+      logger_.warn("CNI cache files skipped.",
+                   {{"files", bridges.unreadable.size()}, {"first", bridges.unreadable.front().c_str()}});
+  }
+  const bool off = options_.physdev_needs_br_netfilter && counters_.bridged_pods > 0 &&
+                   bridges.bridge_nf_call_iptables != true;
+  if (off && !counters_.br_netfilter_off)
+    logger_.error(
+        "Bridged pods cannot reach the node proxy: net.bridge.bridge-nf-call-iptables is not 1 (their "
+        "requests are rejected).",
+        {{"pods", counters_.bridged_pods}});
+  counters_.br_netfilter_off = off;
 }
 
 void InterceptionLoop::flush_conntrack() {

@@ -3,7 +3,7 @@
 // routed, Azure CNI transparent mode, Calico, Cilium's legacy routing) install one route per pod,
 // `<podIP> dev <veth>`, and the interception rules bind each pod IP to that interface so a spoofed source
 // address is never redirected. Bridged networks route the whole pod range to the bridge: there the
-// binding is the bridge (weaker, see nodeproxy/iptables/README.md).
+// binding is the bridge plus the pod's port of it, which the CNI cache names (cni_cache.hpp).
 //
 // Pure: the caller reads /proc/net/route (the main routing table, IPv4) and passes its text.
 

@@ -85,6 +85,8 @@ NodeProxyMetrics::NodeProxyMetrics(core::MetricsRegistry& r)
           single_gauge(r, "aadpodidentity_nmi_interception_installed", "1 if the last check succeeded.")),
       unrouted_pods_(
           single_gauge(r, "aadpodidentity_nmi_interception_unrouted_pods", "Live pods left unbound.")),
+      unported_pods_(single_gauge(r, "aadpodidentity_nmi_interception_unported_pods",
+                                  "Live pods on a bridge whose port of it is unknown.")),
       ready_(single_gauge(r, "aadpodidentity_nmi_ready", "1 while the node proxy is ready, else 0.")) {
   // Every result series exists from the start, so rate() and absence alerts work before the first request.
   for (const char* result :
@@ -135,6 +137,7 @@ void NodeProxyMetrics::update(const ProxyStateReading& s) {
     conntrack_failures_.copy(s.interception->conntrack_failures);
     rules_installed_.set(s.interception->installed ? 1 : 0);
     unrouted_pods_.set(static_cast<double>(s.interception->unrouted_pods));
+    unported_pods_.set(static_cast<double>(s.interception->unported_pods));
   }
   ready_.set(s.ready ? 1 : 0);
 }

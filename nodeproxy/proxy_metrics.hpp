@@ -68,6 +68,7 @@ class NodeProxyMetrics {
   Mirror rule_changes_, rule_failures_, conntrack_deleted_, conntrack_failures_;
   core::Gauge& rules_installed_;
   core::Gauge& unrouted_pods_;
+  core::Gauge& unported_pods_;
   core::Gauge& ready_;
 };
 

@@ -9,6 +9,7 @@
 #include "core/event_codec.hpp"
 #include "core/projection.hpp"
 #include "core/state_codec.hpp"
+#include "store/checkpoint_codec.hpp"
 
 namespace podid::store {
 namespace {
@@ -51,8 +52,10 @@ core::Result<core::State> decode_checkpoint(const Checkpoint& cp) {
   const auto corrupt = [&cp](const std::string& why) {
     return core::make_error(core::ErrorCode::corrupt, "checkpoint " + std::to_string(cp.seq) + ": " + why);
   };
+  auto text = checkpoint_text(cp.state);
+  if (!text) return corrupt(text.error().message);
   boost::system::error_code ec;
-  const auto json = boost::json::parse(cp.state, ec);
+  const auto json = boost::json::parse(*text, ec);
   if (ec) return corrupt(ec.message());
   auto state = core::decode_state(json);
   if (!state) return corrupt(state.error().message);
@@ -195,7 +198,8 @@ core::Status EventLog::verify() const {
 }
 
 core::Status EventLog::checkpoint(const core::State& state) {
-  return store_.put_checkpoint(Checkpoint{state.last_seq, core::encode_state_text(state)});
+  auto stored = PODID_TRY(encode_checkpoint(state));
+  return store_.put_checkpoint(Checkpoint{state.last_seq, std::move(stored)});
 }
 
 core::Result<std::vector<std::pair<Seq, core::Event>>> EventLog::history(std::string_view subject) const {

@@ -1,8 +1,11 @@
 #include "store/rocks_db.hpp"
 
+#include <rocksdb/cache.h>
 #include <rocksdb/convenience.h>
 #include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
@@ -67,10 +70,24 @@ bool lz4_supported() {
   return false;
 }
 
+// The one block cache of a store's column families (data, index and filter blocks).
+constexpr std::size_t kBlockCacheBytes = std::size_t{8} << 20U;
+
 // Tuning (measured with tests/bench/podid_bench_append, see docs/benchmarks.md). None of it changes what
 // is stored or when a write is durable; an existing store opens with these options unchanged.
-rocksdb::ColumnFamilyOptions column_family_options(Cf cf) {
+rocksdb::ColumnFamilyOptions column_family_options(Cf cf,
+                                                   const std::shared_ptr<rocksdb::Cache>& block_cache) {
   rocksdb::ColumnFamilyOptions o;
+  // Without a cache of its own, every family's table factory creates a private 32 MiB block cache, and the
+  // table readers keep each file's index and filter blocks outside any cache: a long-running controller's
+  // memory then grew with every block read and every file written (the soak showed +0.4 MiB/min, and a heap
+  // profile put it in RocksDB's block reads and table readers). One cache for all families, with index and
+  // filter blocks charged to it, bounds both. The log is read sequentially (replay, retention), so a small
+  // cache costs little.
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = block_cache;
+  table.cache_index_and_filter_blocks = true;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   if (cf == Cf::subjects) {
     // Index keys (subject \0 seq) arrive in random subject order, so each memtable insert searched the skip
     // list from the top, comparing long keys: the largest share of a batched append's CPU. Within one subject
@@ -81,13 +98,21 @@ rocksdb::ColumnFamilyOptions column_family_options(Cf cf) {
     // podid_store_unit_tests). Nothing may ever DeleteRange the subjects family while this is set.
     o.memtable_insert_with_hint_prefix_extractor = std::make_shared<SubjectPrefix>();
   }
+  // A memtable allocates in arena blocks of write_buffer_size / 8 capped at 1 MiB (RocksDB's default): a few
+  // events in each of four families then held 4 MiB (aadpodidentity_event_log_memory_bytes{kind="memtables"}
+  // in the soak), and each flush freed and allocated them again. Small blocks cost a few more allocations.
+  o.arena_block_size = std::size_t{64} << 10U;
   // LZ4 instead of the default Snappy where available: typically faster to compress (in the background
   // flush, which competes with appends on a small machine) and to decompress (on replay) at a similar ratio.
   if (lz4_supported()) o.compression = rocksdb::kLZ4Compression;
-  // A checkpoint is the whole state (megabytes at 10,000 pods), written every N events and read back only at
-  // start-up: the older ones, deleted at once, would otherwise stay in a 64 MiB memtable (twice over while
-  // one flushes), the controller's largest use of memory. Small memtables send them to disk early.
-  if (cf == Cf::checkpoints) o.write_buffer_size = std::size_t{8} << 20U;
+  // A checkpoint is the whole state, written every N events and read back only at start-up: the older ones,
+  // deleted at once, would otherwise stay in a 64 MiB memtable (twice over while one flushes). Small
+  // memtables send them to disk early. Checkpoints arrive compressed (checkpoint_codec.hpp: ~1 MiB at 10,000
+  // pods), so RocksDB does not compress them again.
+  if (cf == Cf::checkpoints) {
+    o.write_buffer_size = std::size_t{4} << 20U;
+    o.compression = rocksdb::kNoCompression;
+  }
   return o;
 }
 
@@ -134,6 +159,9 @@ core::Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool read_on
   // saw it become the store's largest file. Two rotated files of 1 MiB at most.
   options.max_log_file_size = std::size_t{1} << 20U;
   options.keep_log_file_num = 2;
+  // The MANIFEST records every flush and compaction and is rewritten from a snapshot only when it reaches
+  // this size (default 1 GiB): retention flushes often, so without a cap it would grow for weeks.
+  options.max_manifest_file_size = std::uint64_t{4} << 20U;
   if (verify) {
     // By default a damaged WAL record ends the replay there and the open succeeds with what came before:
     // acknowledged writes vanish without a word. Absolute consistency refuses instead. A torn last record
@@ -145,9 +173,10 @@ core::Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool read_on
     options.writable_file_max_buffer_size = 64U << 20U;
     options.paranoid_checks = true;
   }
+  const auto block_cache = rocksdb::NewLRUCache(kBlockCacheBytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (std::size_t i = 0; i < kCfCount; ++i)
-    descriptors.emplace_back(kCfNames[i], column_family_options(static_cast<Cf>(i)));
+    descriptors.emplace_back(kCfNames[i], column_family_options(static_cast<Cf>(i), block_cache));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   auto s = read_only ? rocksdb::DB::OpenForReadOnly(options, path, descriptors, &handles, &raw)

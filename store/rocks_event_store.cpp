@@ -1,5 +1,7 @@
 #include "store/rocks_event_store.hpp"
 
+#include <rocksdb/metadata.h>
+
 #include <algorithm>
 #include <set>
 #include <vector>
@@ -35,7 +37,7 @@ core::Error gone(Seq from, Seq first) {
 // Reads every event: keys first..last without a gap, each record decodable. Gaps inside the range are what
 // the counter check at open (both ends only) cannot see.
 core::Status verify_events(const rocks::Db& db, const rocks::Counters& c) {
-  std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(rocksdb::ReadOptions(), db.cf(Cf::events)));
+  std::unique_ptr<rocksdb::Iterator> it(db.db().NewIterator(rocks::scan_options(), db.cf(Cf::events)));
   Seq want = c.first;
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const auto seq = PODID_TRY(decode_u64(it->key().ToStringView(), "key in column family events"));
@@ -130,7 +132,8 @@ core::Result<std::vector<EventRecord>> RocksEventStore::read(Seq from, std::size
   std::vector<EventRecord> out;
   if (limit == 0) return out;
   rocks::Snapshot snap(db_->db());
-  std::unique_ptr<rocksdb::Iterator> it(db_->db().NewIterator(snap.read_options(), db_->cf(Cf::events)));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->db().NewIterator(snap.read_options(rocks::scan_options()), db_->cf(Cf::events)));
   const std::string start_key = encode_u64(start);
   for (it->Seek(start_key); it->Valid() && out.size() < limit; it->Next()) {
     auto seq = PODID_TRY(decode_u64(it->key().ToStringView(), "key in column family events"));
@@ -193,7 +196,7 @@ core::Status RocksEventStore::put_checkpoint(const Checkpoint& cp) {
   }
   std::set<Seq> kept{cp.seq};
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->db().NewIterator(rocksdb::ReadOptions(), db_->cf(Cf::checkpoints)));
+      db_->db().NewIterator(rocks::scan_options(), db_->cf(Cf::checkpoints)));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     kept.insert(PODID_TRY(decode_u64(it->key().ToStringView(), "key in column family checkpoints")));
   }
@@ -211,7 +214,7 @@ core::Status RocksEventStore::put_checkpoint(const Checkpoint& cp) {
 
 core::Result<std::optional<Checkpoint>> RocksEventStore::latest_checkpoint() const {
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->db().NewIterator(rocksdb::ReadOptions(), db_->cf(Cf::checkpoints)));
+      db_->db().NewIterator(rocks::scan_options(), db_->cf(Cf::checkpoints)));
   it->SeekToLast();
   if (!it->status().ok()) return rocks::to_error(it->status(), "reading the latest checkpoint");
   if (!it->Valid()) return std::optional<Checkpoint>{};
@@ -221,7 +224,7 @@ core::Result<std::optional<Checkpoint>> RocksEventStore::latest_checkpoint() con
 
 core::Status RocksEventStore::drop_prefix(Seq first, Seq through, std::uint64_t bytes) {
   rocksdb::WriteBatch b;
-  std::unique_ptr<rocksdb::Iterator> it(db_->db().NewIterator(rocksdb::ReadOptions(), db_->cf(Cf::events)));
+  std::unique_ptr<rocksdb::Iterator> it(db_->db().NewIterator(rocks::scan_options(), db_->cf(Cf::events)));
   for (it->Seek(encode_u64(first)); it->Valid(); it->Next()) {
     auto seq = PODID_TRY(decode_u64(it->key().ToStringView(), "key in column family events"));
     if (seq > through) break;
@@ -259,6 +262,40 @@ core::Result<RetentionReport> RocksEventStore::apply_retention(const RetentionPo
   return run_retention(
       *this, p, now_ms, bytes_, export_dir,
       [this](Seq first, Seq through, std::uint64_t bytes) { return drop_prefix(first, through, bytes); });
+}
+
+core::Result<RocksMemory> RocksEventStore::memory() const {
+  auto& db = db_->db();
+  const auto sum = [&db](const std::string& property) -> core::Result<std::uint64_t> {
+    std::uint64_t v = 0;
+    if (!db.GetAggregatedIntProperty(property, &v))
+      return core::make_error(core::ErrorCode::io, "RocksDB does not report " + property);
+    return v;
+  };
+  // The block cache is shared by every column family (rocks_db.cpp): summing it would count it six times.
+  const auto once = [&db, this](const std::string& property) -> core::Result<std::uint64_t> {
+    std::uint64_t v = 0;
+    if (!db.GetIntProperty(db_->cf(Cf::events), property, &v))
+      return core::make_error(core::ErrorCode::io, "RocksDB does not report " + property);
+    return v;
+  };
+  using P = rocksdb::DB::Properties;
+  RocksMemory m;
+  m.memtables = PODID_TRY(sum(P::kCurSizeAllMemTables));
+  const auto all_memtables = PODID_TRY(sum(P::kSizeAllMemTables));
+  m.flushed_memtables = all_memtables - std::min(all_memtables, m.memtables);
+  m.table_readers = PODID_TRY(sum(P::kEstimateTableReadersMem));
+  m.block_cache = PODID_TRY(once(P::kBlockCacheUsage));
+  m.block_cache_pinned = PODID_TRY(once(P::kBlockCachePinnedUsage));
+  m.immutable_memtables = PODID_TRY(sum(P::kNumImmutableMemTable));
+  m.live_versions = PODID_TRY(sum(P::kNumLiveVersions));
+  m.sst_bytes = PODID_TRY(sum(P::kLiveSstFilesSize));
+  for (std::size_t i = 0; i < rocks::kCfCount; ++i) {
+    rocksdb::ColumnFamilyMetaData meta;
+    db.GetColumnFamilyMetaData(db_->cf(static_cast<Cf>(i)), &meta);
+    m.sst_files += meta.file_count;
+  }
+  return m;
 }
 
 core::Status RocksEventStore::export_jsonl(Seq from, Seq to, std::ostream& out) const {

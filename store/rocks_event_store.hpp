@@ -6,6 +6,7 @@
 // use RocksDB snapshots and never block.
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +27,23 @@ struct RocksOptions {
   // open, every table block's checksum is verified, and every event is read back: keys gap-free from
   // first_seq to last_seq, each record decodable. Costs one read of the whole store. Errors are corrupt.
   bool verify{false};
+};
+
+// RocksDB's own use of memory and disk (store/README.md, "Memory"), from its properties: what the controller
+// exports as gauges (docs/metrics.md), to tell a growing memtable, cache or table reader apart from our own.
+struct RocksMemory {
+  std::uint64_t memtables{0};  // active and not yet flushed memtables (rocksdb.cur-size-all-mem-tables)
+  // Memtables already flushed but still held by a reader (rocksdb.size-all-mem-tables minus the above).
+  std::uint64_t flushed_memtables{0};
+  std::uint64_t table_readers{0};        // table readers outside the block cache (estimate-table-readers-mem)
+  std::uint64_t block_cache{0};          // the one shared block cache, counted once (block-cache-usage)
+  std::uint64_t block_cache_pinned{0};   // its entries in use (block-cache-pinned-usage)
+  std::uint64_t immutable_memtables{0};  // waiting for a flush (num-immutable-mem-table)
+  // Versions of the table file set alive (num-live-versions): one per column family at rest; more means a
+  // reader (iterator, compaction) still holds an older one.
+  std::uint64_t live_versions{0};
+  std::uint64_t sst_files{0};  // live table files
+  std::uint64_t sst_bytes{0};  // their size (live-sst-files-size)
 };
 
 class RocksEventStore final : public EventStore {
@@ -50,6 +68,10 @@ class RocksEventStore final : public EventStore {
   [[nodiscard]] core::Result<RetentionReport> apply_retention(const RetentionPolicy& p, std::int64_t now_ms,
                                                               const std::string& export_dir) override;
   [[nodiscard]] core::Status export_jsonl(Seq from, Seq to, std::ostream& out) const override;
+
+  // Summed over the column families. Cheap (no I/O): meant for every metrics scrape. Errors: io when
+  // RocksDB does not know a property (another RocksDB version).
+  [[nodiscard]] core::Result<RocksMemory> memory() const;
 
  private:
   RocksEventStore(std::unique_ptr<rocks::Db> db, RocksOptions options, Seq first, Seq last,

@@ -5,6 +5,7 @@
 //              first and last seq were derived from the events' keys.
 //   version 2: meta also holds first_seq, last_seq and bytes (the retained events' stored size), kept in
 //              the same WriteBatch as every append and retention, so an emptied log keeps its numbering.
+//   version 3: a checkpoint's value may be a zstd frame (store/checkpoint_codec.hpp); nothing rewritten.
 //
 // Opening checks the version: a new store is initialised at kFormatVersion; an older known version is
 // upgraded by running every step from it to kFormatVersion into ONE WriteBatch together with the new
@@ -18,7 +19,7 @@
 
 namespace podid::store::rocks {
 
-inline constexpr std::uint64_t kFormatVersion = 2;
+inline constexpr std::uint64_t kFormatVersion = 3;
 
 // The counters kept in meta from version 2 on.
 struct Counters {

@@ -72,9 +72,10 @@ asio::awaitable<core::Status> Ingest::run() {
   co_await asio::this_coro::throw_if_cancelled(false);
   const auto executor = co_await asio::this_coro::executor;
   wake_.emplace(executor, asio::steady_timer::time_point::max());
-  auto rebuilt = log_.rebuild();
+  // Through a core::State (released at once): the index alone stays resident.
+  auto rebuilt = rebuild_version_index(log_);
   if (!rebuilt) co_return rebuilt.error();
-  state_ = std::move(rebuilt->state);
+  index_ = std::move(*rebuilt);
   kinds_.clear();
   pending_events_.clear();
   failed_.reset();
@@ -97,7 +98,7 @@ asio::awaitable<core::Status> Ingest::run() {
         [this, i](const std::string& rv) { on_list_synced(i, rv); });
     kinds_.push_back(std::move(k));
   }
-  logger_.info("Ingest started.", {{"fromSeq", state_.last_seq}, {"kinds", kinds_.size()}});
+  logger_.info("Ingest started.", {{"fromSeq", index_.last_seq()}, {"kinds", kinds_.size()}});
   // A kind resumed from a stored cursor is synced as of that cursor: the log already holds its objects.
   for (auto& k : kinds_)
     if (!k->stored_cursor.empty()) mark_synced(*k);
@@ -154,7 +155,7 @@ void Ingest::wake() {
 
 std::optional<std::string> Ingest::current_version(const PerKind& k, const std::string& key) const {
   if (const auto it = k.pending.find(key); it != k.pending.end()) return it->second;
-  return state_version(k.kind, state_, key);
+  return index_.version(k.kind, key);
 }
 
 void Ingest::on_event(std::size_t index, WatchEventType type, const json::object& object,
@@ -198,8 +199,8 @@ void Ingest::on_list_synced(std::size_t index, const std::string& rv) {
   auto& k = *kinds_[index];
   ++counters_.syncs;
   if (failed_) return;
-  // Reconcile with the projected State: whatever it holds that the list lacked was deleted meanwhile.
-  auto held = state_objects(k.kind, state_, resource_of(k.kind).namespaced ? options_.ns : "");
+  // Reconcile with the log: whatever it holds that the list lacked was deleted meanwhile.
+  auto held = index_.objects(k.kind, resource_of(k.kind).namespaced ? options_.ns : "");
   for (const auto& [key, version] : k.pending) {
     if (version) {
       held[key] = *version;
@@ -265,17 +266,26 @@ void Ingest::flush() {
   }
   ++counters_.batches;
   counters_.events_appended += pending_events_.size();
+  auto projected = project(*appended);
   pending_events_.clear();
   for (auto& k : kinds_) {
     k->pending.clear();
     k->stored_cursor = k->cursor;
   }
-  auto caught = log_.catch_up(state_);
-  if (!caught) {
-    failed_ = caught.error();
-    logger_.error("Projection not caught up.", {{"error", caught.error().describe().c_str()}});
+  if (!projected) {
+    failed_ = projected.error();
+    logger_.error("Index not caught up.", {{"error", projected.error().describe().c_str()}});
     wake();
   }
+}
+
+// The events others appended before this batch are read from the log; the batch's own are applied as they
+// were appended (numbered from `first`), without reading them back.
+core::Status Ingest::project(store::Seq first) {
+  (void)PODID_TRY(catch_up(log_, index_, first - 1));
+  for (std::size_t i = 0; i < pending_events_.size(); ++i) (void)index_.apply(pending_events_[i], first + i);
+  (void)PODID_TRY(catch_up(log_, index_));  // anything appended after it meanwhile (another thread)
+  return core::ok();
 }
 
 void Ingest::mark_synced(PerKind& k) {
@@ -287,7 +297,7 @@ void Ingest::mark_synced(PerKind& k) {
 void Ingest::mark_synced_all() {
   if (all_synced_) return;
   all_synced_ = true;
-  logger_.info("Ingest synced.", {{"seq", state_.last_seq}});
+  logger_.info("Ingest synced.", {{"seq", index_.last_seq()}});
   for (auto* waiter : waiters_) waiter->cancel();
   if (options_.on_synced) options_.on_synced();
 }
@@ -313,10 +323,9 @@ std::string prometheus_text(const IngestCounters& c) {
   };
   counter("events_appended_total", "Events written to the log.", c.events_appended);
   counter("batches_total", "Appends to the log.", c.batches);
-  counter("unchanged_skipped_total", "Objects whose resourceVersion the State already had.",
+  counter("unchanged_skipped_total", "Objects whose resourceVersion the log already had.",
           c.unchanged_skipped);
-  counter("relist_deletes_total", "Deleted events from reconciling a relist with the State.",
-          c.relist_deletes);
+  counter("relist_deletes_total", "Deleted events from reconciling a relist with the log.", c.relist_deletes);
   counter("decode_failures_total", "Objects that could not be decoded (quarantined).", c.decode_failures);
   counter("append_failures_total", "Failed appends.", c.append_failures);
   counter("syncs_total", "Completed lists.", c.syncs);

@@ -4,13 +4,17 @@
 // store::EventLog together with the cursor "watch/<plural>" in ONE atomic append. Events that arrive
 // together (a list, the events of one watch chunk) are batched, at most max_batch per append.
 //
-// Restart: run() rebuilds the State from the log and resumes each reflector from its stored cursor, so
-// nothing is relisted while the RV is still valid. After a relist (first start, or 410 Gone) it reconciles
-// against the projected State, not the reflector's memory (empty after a restart): objects the State holds
-// but the list lacked become Deleted events, and objects whose resourceVersion equals the State's produce
-// nothing, so a relist does not duplicate events.
+// What the ingest knows of the log is a VersionIndex (version_index.hpp): per kind, key -> resourceVersion,
+// not a whole core::State. It applies the events it appends as it appends them, and catches up with the
+// events others appended in between (the controller's AzureAssignedIdentity writes) from the log.
 //
-// An object that cannot be decoded is logged, counted and listed in quarantined(); the State keeps its
+// Restart: run() rebuilds the index from the log and resumes each reflector from its stored cursor, so
+// nothing is relisted while the RV is still valid. After a relist (first start, or 410 Gone) it reconciles
+// against the index, not the reflector's memory (empty after a restart): objects the log holds but the list
+// lacked become Deleted events, and objects whose resourceVersion equals the logged one produce nothing, so
+// a relist does not duplicate events.
+//
+// An object that cannot be decoded is logged, counted and listed in quarantined(); the log keeps its
 // last good version (if any) and the ingest goes on. A failed append stops run() with that error (the
 // cursor did not move, so a restart resumes from before the lost batch).
 //
@@ -29,11 +33,11 @@
 
 #include "core/clock.hpp"
 #include "core/logger.hpp"
-#include "core/state.hpp"
 #include "store/event_log.hpp"
 #include "watch/ingest_kinds.hpp"
 #include "watch/kube_client.hpp"
 #include "watch/reflector.hpp"
+#include "watch/version_index.hpp"
 
 namespace podid::watch {
 
@@ -48,8 +52,8 @@ struct IngestOptions {
 struct IngestCounters {
   std::uint64_t events_appended{0};    // events written to the log
   std::uint64_t batches{0};            // appends (events and/or cursors)
-  std::uint64_t unchanged_skipped{0};  // objects whose resourceVersion the State already had
-  std::uint64_t relist_deletes{0};     // Deleted events produced by reconciling a relist with the State
+  std::uint64_t unchanged_skipped{0};  // objects whose resourceVersion the log already had
+  std::uint64_t relist_deletes{0};     // Deleted events produced by reconciling a relist with the log
   std::uint64_t decode_failures{0};    // objects that could not be decoded (quarantined)
   std::uint64_t append_failures{0};
   std::uint64_t syncs{0};  // completed lists, all kinds
@@ -58,7 +62,7 @@ struct IngestCounters {
 // An object the ingest could not turn into an event.
 struct QuarantinedObject {
   IngestKind kind{IngestKind::pods};
-  std::string key;  // State key ("ns/name" or node name)
+  std::string key;  // "ns/name", or the node name
   std::string resource_version;
   std::string reason;
 };
@@ -71,7 +75,7 @@ class Ingest {
   Ingest(const Ingest&) = delete;
   Ingest& operator=(const Ingest&) = delete;
 
-  // Rebuilds the State from the log, reads the cursors and runs every reflector until the awaiting
+  // Rebuilds the index from the log, reads the cursors and runs every reflector until the awaiting
   // coroutine is cancelled (returns cancelled) or a reflector or an append fails for good. It turns off
   // this_coro::throw_if_cancelled for the calling coroutine thread (see ingest.cpp).
   [[nodiscard]] boost::asio::awaitable<core::Status> run();
@@ -81,8 +85,9 @@ class Ingest {
   [[nodiscard]] boost::asio::awaitable<core::Status> wait_synced(std::chrono::milliseconds limit);
 
   [[nodiscard]] bool synced() const noexcept;
-  // The projection built live from the appended events (EventLog::catch_up after every append).
-  [[nodiscard]] const core::State& state() const noexcept { return state_; }
+  // What the log holds, per kind key -> resourceVersion: the events appended here applied as they are
+  // appended, the others' caught up from the log after every append.
+  [[nodiscard]] const VersionIndex& index() const noexcept { return index_; }
   [[nodiscard]] const IngestCounters& counters() const noexcept { return counters_; }
   // Reflector counters of a kind (lists, relists after 410, watches, ...); nullopt before run().
   [[nodiscard]] std::optional<ReflectorCounters> reflector_counters(IngestKind kind) const;
@@ -97,6 +102,7 @@ class Ingest {
   void quarantine(PerKind& k, const std::string& key, const std::string& rv, const std::string& reason);
   void enqueue(PerKind& k, const std::string& key, core::Event event, std::optional<std::string> rv);
   void flush();
+  [[nodiscard]] core::Status project(store::Seq first);
   void wake();
   void mark_synced(PerKind& k);
   void mark_synced_all();
@@ -109,7 +115,7 @@ class Ingest {
   const core::Clock& clock_;
   core::Logger logger_;
   IngestOptions options_;
-  core::State state_;
+  VersionIndex index_;
   std::vector<std::unique_ptr<PerKind>> kinds_;
   std::vector<core::Event> pending_events_;
   std::optional<core::Error> failed_;

@@ -4,6 +4,7 @@
 #include <libiptc/libiptc.h>
 #include <linux/netfilter/nf_nat.h>
 #include <linux/netfilter/xt_owner.h>
+#include <linux/netfilter/xt_physdev.h>
 #include <linux/netfilter/xt_tcpudp.h>
 #include <linux/netfilter_ipv4/ipt_REJECT.h>
 
@@ -22,6 +23,7 @@ constexpr std::size_t align(std::size_t s) {
 constexpr std::size_t kEntry = align(sizeof(ipt_entry));
 constexpr std::size_t kTcpMatch = align(sizeof(xt_entry_match)) + align(sizeof(xt_tcp));
 constexpr std::size_t kOwnerMatch = align(sizeof(xt_entry_match)) + align(sizeof(xt_owner_match_info));
+constexpr std::size_t kPhysdevMatch = align(sizeof(xt_entry_match)) + align(sizeof(xt_physdev_info));
 constexpr std::size_t kStandardTarget = align(sizeof(xt_standard_target));
 constexpr std::size_t kDnatTarget = align(sizeof(xt_entry_target)) + align(sizeof(nf_nat_range2));
 constexpr std::size_t kRejectTarget = align(sizeof(xt_entry_target)) + align(sizeof(ipt_reject_info));
@@ -67,7 +69,8 @@ unsigned char* EntryBuffer::bytes() noexcept {
 }
 
 EntryBuffer encode_rule(const Rule& rule) {
-  const std::size_t matches = kTcpMatch + (rule.uid_owner ? kOwnerMatch : 0);
+  const std::size_t matches =
+      kTcpMatch + (rule.uid_owner ? kOwnerMatch : 0) + (rule.physdev_in.empty() ? 0 : kPhysdevMatch);
   const std::size_t total = kEntry + matches + target_size(rule.action);
   EntryBuffer buf(total);
   unsigned char* base = buf.bytes();
@@ -104,6 +107,17 @@ EntryBuffer encode_rule(const Rule& rule) {
     owner->uid_min = owner->uid_max = *rule.uid_owner;
     owner->match = XT_OWNER_UID;
     off += kOwnerMatch;
+  }
+  if (!rule.physdev_in.empty()) {
+    // Revision 0, as iptables writes `-m physdev --physdev-in <port>`: name and mask as for -i.
+    auto* m = at<xt_entry_match>(base, off);
+    m->u.user.match_size = static_cast<std::uint16_t>(kPhysdevMatch);
+    set_name(m->u.user.name, sizeof(m->u.user.name), "physdev");
+    auto* info = at<xt_physdev_info>(base, off + align(sizeof(xt_entry_match)));
+    set_name(info->physindev, sizeof(info->physindev), rule.physdev_in);
+    std::memset(info->in_mask, 0xFF, std::min(rule.physdev_in.size() + 1, sizeof(info->in_mask)));
+    info->bitmask = XT_PHYSDEV_OP_IN;
+    off += kPhysdevMatch;
   }
 
   auto* t = at<xt_entry_target>(base, off);
@@ -175,6 +189,11 @@ Rule decode_rule(const ipt_entry& e, std::string_view target_name) {
       if (owner->match != XT_OWNER_UID || owner->invert != 0 || owner->uid_min != owner->uid_max)
         return unknown();
       r.uid_owner = owner->uid_min;
+    } else if (name == "physdev" && m->u.user.revision == 0 && m->u.match_size >= kPhysdevMatch) {
+      const auto* info = reinterpret_cast<const xt_physdev_info*>(data);
+      if (info->bitmask != XT_PHYSDEV_OP_IN || info->invert != 0) return unknown();
+      r.physdev_in.assign(info->physindev, strnlen(info->physindev, sizeof(info->physindev)));
+      if (r.physdev_in.empty()) return unknown();
     } else {
       return unknown();
     }

@@ -5,12 +5,14 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <utility>
 
 #include "nodeproxy/iptables/iptc_entry.hpp"
+#include "nodeproxy/iptables/nftables_rules.hpp"
 
 namespace podid::iptables {
 namespace {
@@ -153,26 +155,66 @@ core::Status install_chain(const IptcTable& t, const Chain& c) {
   return core::ok();
 }
 
+bool has_physdev(const RuleSet& rules) {
+  for (const auto& c : rules.chains)
+    for (const auto& r : c.rules)
+      if (!r.physdev_in.empty()) return true;
+  return false;
+}
+
 std::vector<std::pair<Table, std::string>> owned(const ChainNames& n) {
   return {{Table::nat, n.nat}, {Table::filter, n.guard}, {Table::filter, n.host}};
 }
 
 }  // namespace
 
-LegacyIptablesRules::LegacyIptablesRules(LegacyIptablesConfig config)
-    : config_(std::move(config)), names_(ChainNames::from_base(config_.chain)) {}
+LegacyIptablesRules::LegacyIptablesRules(LegacyIptablesConfig config, CommandRunner* runner)
+    : config_(std::move(config)), runner_(runner), names_(ChainNames::from_base(config_.chain)) {}
 
 core::Result<bool> LegacyIptablesRules::ensure(const RuleSpec& spec) {
   PODID_TRY(spec.validate());
   if (!names_) return names_.error();
   const auto& names = *names_;
   const RuleSet desired = render(spec, names);
-  return sync(&desired);
+  const bool bridged = std::any_of(spec.bindings.begin(), spec.bindings.end(),
+                                   [](const PodBinding& b) { return !b.bridge_port.empty(); });
+  if (bridged && runner_ == nullptr)
+    return core::make_error(core::ErrorCode::invalid, "bridged bindings need nft for the bridge table");
+  // The ip tables first: if nft fails, bridged pods are still bound to their port for new connections.
+  const bool changed = PODID_TRY(sync(&desired));
+  const bool bridge_changed = PODID_TRY(sync_bridge(&desired));
+  return changed || bridge_changed;
 }
 
 core::Status LegacyIptablesRules::remove() {
   PODID_TRY(sync(nullptr));
+  PODID_TRY(sync_bridge(nullptr));
   return core::ok();
+}
+
+core::Result<bool> LegacyIptablesRules::sync_bridge(const RuleSet* desired) {
+  if (runner_ == nullptr) return false;
+  auto listed = nft_list_table(*runner_, config_.nft, "bridge", config_.bridge_table);
+  // A routed node needs no bridge table, and nft (or the kernel's bridge family) may be absent there.
+  if (!listed && (desired == nullptr || !has_physdev(*desired))) return false;
+  const auto json = PODID_TRY(std::move(listed));
+  if (!json) {
+    const auto script = desired != nullptr ? nft_bridge_script(*desired, config_.bridge_table, false) : "";
+    if (script.empty()) return false;
+    PODID_TRY(nft_apply(*runner_, config_.nft, script));
+    return true;
+  }
+  if (desired == nullptr) {
+    PODID_TRY(nft_apply(*runner_, config_.nft, "delete table bridge " + config_.bridge_table + "\n"));
+    return true;
+  }
+  // Folded into the desired rules, the table changes nothing exactly when it holds the pairs they need.
+  InstalledRules probe{*desired, {}};
+  for (const auto& c : desired->chains) probe.packets.emplace_back(c.rules.size(), 0);
+  PODID_TRY(merge_nft_bridge_json(*json, probe, *names_));
+  if (probe.rules == *desired) return false;
+  PODID_TRY(nft_apply(*runner_, config_.nft, nft_bridge_script(*desired, config_.bridge_table, true)));
+  return true;
 }
 
 core::Result<bool> LegacyIptablesRules::sync(const RuleSet* desired) {
@@ -222,6 +264,19 @@ core::Result<InstalledRules> LegacyIptablesRules::inspect() {
       auto read = read_chain(t, table, name);
       out.rules.chains.push_back(std::move(read.chain));
       out.packets.push_back(std::move(read.packets));
+    }
+  }
+  if (runner_ != nullptr) {
+    // The bridge table must hold each physdev rule's pair; anything missing or extra reads as unknown.
+    auto listed = nft_list_table(*runner_, config_.nft, "bridge", config_.bridge_table);
+    if (!listed && !has_physdev(out.rules)) return out;
+    const auto json = PODID_TRY(std::move(listed));
+    if (json) {
+      PODID_TRY(merge_nft_bridge_json(*json, out, names));
+    } else {
+      for (auto& c : out.rules.chains)
+        for (auto& r : c.rules)
+          if (!r.physdev_in.empty()) r.action = RuleAction::unknown;
     }
   }
   return out;

@@ -84,7 +84,8 @@ bool decode_match(const json::value& m, Rule& r, bool& saw_daddr, bool& saw_dpor
 Rule decode_rule(const json::array& exprs, std::uint64_t& packets) {
   Rule r;
   bool saw_daddr = false, saw_dport = false, saw_action = false;
-  Rule unknown{std::nullopt, {}, std::nullopt, {}, RuleAction::unknown, {}};
+  Rule unknown;
+  unknown.action = RuleAction::unknown;
   for (const auto& e : exprs) {
     if (const auto* m = field(e, "match")) {
       if (!decode_match(*m, r, saw_daddr, saw_dport)) return unknown;

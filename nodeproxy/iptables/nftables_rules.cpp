@@ -69,11 +69,7 @@ NftablesRules::NftablesRules(NftablesConfig config, CommandRunner& runner)
     : config_(std::move(config)), runner_(runner), names_(ChainNames::from_base(config_.chain)) {}
 
 core::Status NftablesRules::apply(const std::string& script) {
-  auto out = PODID_TRY(runner_.run({config_.nft, "-f", "-"}, script));
-  if (out.exit_code == 0) return core::ok();
-  const bool denied = out.err.find("Operation not permitted") != std::string::npos;
-  return core::make_error(denied ? core::ErrorCode::permission : core::ErrorCode::io,
-                          "nft failed: " + out.err);
+  return nft_apply(runner_, config_.nft, script);
 }
 
 core::Result<bool> NftablesRules::ensure(const RuleSpec& spec) {
@@ -82,25 +78,36 @@ core::Result<bool> NftablesRules::ensure(const RuleSpec& spec) {
   const RuleSet desired = render(spec, *names_);
   const auto installed = PODID_TRY(inspect());
   if (installed.rules == desired) return false;
-  PODID_TRY(apply(nft_script(desired, config_.table)));
+  // One transaction for both tables: a reader never sees a bridged pod's DNAT without its drops.
+  PODID_TRY(
+      apply(nft_script(desired, config_.table) + nft_bridge_script(desired, config_.table, bridge_present_)));
   return true;
 }
 
 core::Status NftablesRules::remove() {
   const std::string& t = config_.table;
-  return apply("add table ip " + t + "\ndelete table ip " + t + "\n");
+  // The bridge table only when there is one: a kernel without the bridge family must still remove ours.
+  auto bridge = list("bridge");
+  std::string script = "add table ip " + t + "\ndelete table ip " + t + "\n";
+  if (bridge && *bridge) script += "delete table bridge " + t + "\n";
+  return apply(script);
+}
+
+core::Result<std::optional<std::string>> NftablesRules::list(const std::string& family) {
+  return nft_list_table(runner_, config_.nft, family, config_.table);
 }
 
 core::Result<InstalledRules> NftablesRules::inspect() {
   if (!names_) return names_.error();
-  auto out = PODID_TRY(runner_.run({config_.nft, "-j", "list", "table", "ip", config_.table}, {}));
-  if (out.exit_code != 0) {
-    if (out.err.find("No such file or directory") != std::string::npos) return InstalledRules{};
-    const bool denied = out.err.find("Operation not permitted") != std::string::npos;
-    return core::make_error(denied ? core::ErrorCode::permission : core::ErrorCode::io,
-                            "nft list failed: " + out.err);
-  }
-  return decode_nft_json(out.out, *names_);
+  auto ip = PODID_TRY(list("ip"));
+  InstalledRules out;
+  if (ip) out = PODID_TRY(decode_nft_json(*ip, *names_));
+  // A kernel or nft without the bridge family reads as no bridge table: the DNAT rules of bridged pods then
+  // read back without their port, so ensure() tries to write it and reports nft's error.
+  auto bridge = list("bridge");
+  bridge_present_ = bridge && bridge->has_value();
+  if (bridge_present_) PODID_TRY(merge_nft_bridge_json(**bridge, out, *names_));
+  return out;
 }
 
 }  // namespace podid::iptables

@@ -44,6 +44,7 @@ RuleSet render(const RuleSpec& spec, const ChainNames& names) {
     Rule r = to_metadata(spec, RuleAction::dnat);
     r.source = Cidr{b.pod_ip, 32};
     r.in_interface = b.host_interface;
+    r.physdev_in = b.bridge_port;
     r.to = spec.proxy;
     nat.rules.push_back(std::move(r));
   }
@@ -90,6 +91,7 @@ std::string to_text(const RuleSet& rules) {
       if (!r.in_interface.empty()) out += " -i " + r.in_interface;
       out += " -p tcp -m tcp --dport " + std::to_string(r.destination.port);
       if (r.uid_owner) out += " -m owner --uid-owner " + std::to_string(*r.uid_owner);
+      if (!r.physdev_in.empty()) out += " -m physdev --physdev-in " + r.physdev_in;
       switch (r.action) {
         case RuleAction::dnat:
           out += " -j DNAT --to-destination " + r.to.address.to_string() + ":" + std::to_string(r.to.port);

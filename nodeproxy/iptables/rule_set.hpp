@@ -24,6 +24,7 @@ enum class RuleAction {
 struct Rule {
   std::optional<Cidr> source;
   std::string in_interface;  // empty: any
+  std::string physdev_in;    // the bridge port the packet entered in_interface through; empty: any
   std::optional<std::uint32_t> uid_owner;
   Endpoint destination;
   RuleAction action{RuleAction::pass};

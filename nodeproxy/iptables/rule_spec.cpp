@@ -83,6 +83,9 @@ core::Status RuleSpec::validate() const {
   for (const auto& b : bindings) {
     if (b.host_interface.empty()) return invalid("binding for " + b.pod_ip.to_string() + " has no interface");
     PODID_TRY(check_interface(b.host_interface, "binding"));
+    PODID_TRY(check_interface(b.bridge_port, "bridge port"));
+    if (b.bridge_port == b.host_interface)
+      return invalid("binding for " + b.pod_ip.to_string() + " names its interface as its bridge port");
     if (!seen.insert(b.pod_ip.value).second)
       return invalid("pod IP " + b.pod_ip.to_string() + " is bound more than once");
   }

@@ -40,10 +40,14 @@ struct Endpoint {
 };
 
 // A pod on this node: its IP and the host-side interface its packets must arrive on (the veth of a routed
-// CNI). A packet from this IP on any other interface is a spoof and is never redirected.
+// CNI). A packet from this IP on any other interface is a spoof and is never redirected. On a bridged CNI
+// host_interface is the bridge, which every pod shares, so bridge_port names the pod's own port of it (its
+// host-side veth): then only packets from this IP that entered the bridge through that port are redirected
+// (legacy: physdev match, needs br_netfilter; nft: a bridge-family table drops the others).
 struct PodBinding {
   Ipv4Address pod_ip;
   std::string host_interface;
+  std::string bridge_port{};  // empty: a routed pod, or a bridged one bound to the bridge only (weaker)
   bool operator==(const PodBinding&) const = default;
 };
 

@@ -13,15 +13,14 @@
 #include <boost/json/parse.hpp>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <functional>
-#include <map>
 #include <memory>
 #include <sstream>
 #include <thread>
 
 #include "integration/mains/cluster_world.hpp"
 #include "support/child_process.hpp"
+#include "support/proc_status.hpp"
 #include "tests/bench/bench_support.hpp"
 #include "tests/bench/e2e_cluster.hpp"
 #include "unit/http/test_pki.hpp"
@@ -33,29 +32,6 @@ namespace t = podid::testing;
 namespace json = boost::json;
 constexpr std::size_t kWorkers = 4;
 constexpr int kChurnRounds = 2;
-
-// What /proc/<pid>/status says of the child's memory, in KiB.
-struct ProcStatus {
-  std::map<std::string, std::uint64_t> kib;  // VmRSS, VmHWM, RssAnon, RssFile, Threads (a count)
-};
-
-ProcStatus read_status(pid_t pid) {
-  ProcStatus s;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:" || key == "VmHWM:" || key == "RssAnon:" || key == "RssFile:" || key == "Threads:") {
-      key.pop_back();
-      in >> s.kib[key];
-    }
-    in.ignore(1 << 12, '\n');
-  }
-  return s;
-}
-
-double mib(std::uint64_t kib) {
-  return static_cast<double>(kib) / 1024.0;
-}
 
 class World {
  public:
@@ -200,13 +176,13 @@ class World {
   }
 
   void print(const char* when) const {
-    auto s = read_status(controller_->pid());
+    const auto s = t::read_proc_status(controller_->pid());
     std::printf(
-        "  podid-controller %s: VmRSS %.1f MiB (anonymous %.1f, file-backed %.1f), VmHWM %.1f MiB, %llu "
+        "  podid-controller %s: VmRSS %.1f MiB (anonymous %.1f, file-backed %.1f), VmHWM %.1f MiB, %d "
         "threads; "
         "event log head %.0f\n",
-        when, mib(s.kib["VmRSS"]), mib(s.kib["RssAnon"]), mib(s.kib["RssFile"]), mib(s.kib["VmHWM"]),
-        static_cast<unsigned long long>(s.kib["Threads"]), metric("aadpodidentity_event_log_head_seq"));
+        when, t::kib_to_mib(s.rss_kib), t::kib_to_mib(s.rss_anon_kib), t::kib_to_mib(s.rss_file_kib),
+        t::kib_to_mib(s.hwm_kib), s.threads, metric("aadpodidentity_event_log_head_seq"));
   }
 
   t::ControlPlane& cp_;

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <boost/json/serialize.hpp>
-#include <fstream>
 #include <stdexcept>
+
+#include "support/proc_status.hpp"
 
 namespace podid::bench {
 
@@ -199,18 +200,8 @@ void E2eCluster::remove(const std::vector<E2ePod>& pods, std::size_t from, std::
 }
 
 Rss read_rss() {
-  Rss r;
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmHWM:")
-      in >> r.hwm_kib;
-    else if (key == "VmRSS:")
-      in >> r.rss_kib;
-    else
-      in.ignore(1 << 12, '\n');
-  }
-  return r;
+  const auto s = testing::read_proc_status();
+  return {s.hwm_kib, s.rss_kib};
 }
 
 }  // namespace podid::bench

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "integration/mains/cluster_world.hpp"
+#include "support/proc_status.hpp"
 
 namespace podid::bench {
 namespace {
@@ -144,13 +145,9 @@ BurstFigures burst(std::uint16_t port, const std::string& target,
 }
 
 Memory process_memory(pid_t pid) {
-  Memory m;
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("VmRSS:")) m.rss_mib = std::atof(line.c_str() + 6) / 1024.0;
-    if (line.starts_with("VmHWM:")) m.hwm_mib = std::atof(line.c_str() + 6) / 1024.0;
-  }
-  return m;
+  const auto s = testing::read_proc_status(pid);
+  if (!s.alive) return {};
+  return {testing::kib_to_mib(s.rss_kib), testing::kib_to_mib(s.hwm_kib)};
 }
 
 }  // namespace podid::bench

@@ -15,9 +15,10 @@ namespace podid::testing {
 
 struct LegacyBackend {
   static constexpr const char* kName = "legacy (libiptc)";
-  static std::unique_ptr<iptables::InterceptionRules> make(iptables::CommandRunner&) {
-    return std::make_unique<iptables::LegacyIptablesRules>(
-        iptables::LegacyIptablesConfig{std::string(iptables::kDefaultChain), "/run/xtables.lock"});
+  static std::unique_ptr<iptables::InterceptionRules> make(iptables::CommandRunner& runner) {
+    iptables::LegacyIptablesConfig config;
+    config.xtables_lock = "/run/xtables.lock";
+    return std::make_unique<iptables::LegacyIptablesRules>(config, &runner);
   }
   static std::vector<std::string> dump() { return {"iptables-legacy-save"}; }
   // Lines the dump must hold for these rules (iptables-save syntax, as to_text renders them).

@@ -134,3 +134,87 @@ TEST_CASE("The backend is chosen like Kubernetes' iptables-wrappers", "[unit]") 
   CHECK(choose_backend({"", "# Warning: iptables-legacy tables present\n", false}) == Backend::legacy);
   CHECK(choose_backend({"", "", true}) == Backend::nft);  // sticks to our existing nft table
 }
+
+TEST_CASE("A bridged pod's DNAT rule names its bridge port; nft enforces it with a bridge table", "[unit]") {
+  RuleSpec s;
+  s.proxy = {*Ipv4Address::parse("10.201.0.1"), 2579};
+  s.bindings = {{*Ipv4Address::parse("10.201.0.11"), "podbr0", "vethpod1"},
+                {*Ipv4Address::parse("10.200.0.12"), "vethpod2"}};
+  s.reject_unbound = false;
+  REQUIRE(s.validate());
+  const auto rules = render(s, kNames);
+  CHECK(
+      to_text(rules) ==
+      "*nat aad-metadata\n"
+      "-I PREROUTING 1 -j aad-metadata\n"
+      "-A aad-metadata -s 10.201.0.11/32 -d 169.254.169.254/32 -i podbr0 -p tcp -m tcp --dport 80 -m physdev "
+      "--physdev-in vethpod1 -j DNAT --to-destination 10.201.0.1:2579\n"
+      "-A aad-metadata -s 10.200.0.12/32 -d 169.254.169.254/32 -i vethpod2 -p tcp -m tcp --dport 80 -j DNAT "
+      "--to-destination 10.201.0.1:2579\n");
+  CHECK(
+      nft_bridge_script(rules, "podid", false) ==
+      "add table bridge podid\ndelete table bridge podid\n"
+      "table bridge podid {\n  chain prerouting {\n"
+      "    type filter hook prerouting priority -300; policy accept;\n"
+      "    iifname != \"vethpod1\" ip saddr 10.201.0.11 ip daddr 169.254.169.254 tcp dport 80 counter drop\n"
+      "    iifname != \"vethpod1\" arp saddr ip 10.201.0.11 counter drop\n"
+      "  }\n}\n");
+  RuleSpec routed = s;
+  routed.bindings.erase(routed.bindings.begin());
+  CHECK(nft_bridge_script(render(routed, kNames), "podid", false).empty());
+  CHECK(nft_bridge_script(render(routed, kNames), "podid", true) ==
+        "add table bridge podid\ndelete table bridge podid\n");
+
+  // A port equal to the interface, or a wildcard port, is refused.
+  RuleSpec bad = s;
+  bad.bindings[0].bridge_port = "podbr0";
+  CHECK_FALSE(bad.validate());
+  bad.bindings[0].bridge_port = "veth+";
+  CHECK_FALSE(bad.validate());
+}
+
+TEST_CASE("nft's bridge table folds back into the DNAT rule's bridge port; anything else reads as unknown",
+          "[unit]") {
+  RuleSpec s;
+  s.proxy = {*Ipv4Address::parse("10.201.0.1"), 2579};
+  s.bindings = {{*Ipv4Address::parse("10.201.0.11"), "podbr0", "vethpod1"}};
+  s.reject_unbound = false;
+  const auto desired = render(s, kNames);
+  InstalledRules read;  // what the ip table reads back as: the DNAT rule without its port
+  read.rules = desired;
+  read.rules.chains[0].rules[0].physdev_in.clear();
+  read.packets = {{0}};
+  // Captured from `nft -j list table bridge podid` (nft 1.0.6) after applying nft_bridge_script.
+  const std::string head = R"({"nftables": [{"metainfo": {"version": "1.0.6", "json_schema_version": 1}},
+    {"table": {"family": "bridge", "name": "podid", "handle": 2}},
+    {"chain": {"family": "bridge", "table": "podid", "name": "prerouting", "handle": 1, "type": "filter",
+               "hook": "prerouting", "prio": -300, "policy": "accept"}},
+    {"rule": {"family": "bridge", "table": "podid", "chain": "prerouting", "handle": 2, "expr": [
+      {"match": {"op": "!=", "left": {"meta": {"key": "iifname"}}, "right": "vethpod1"}},
+      {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "10.201.0.11"}},
+      {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "daddr"}}, "right": "169.254.169.254"}},
+      {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 80}},
+      {"counter": {"packets": 0, "bytes": 0}}, {"drop": null}]}})";
+  const std::string arp = R"(,
+    {"rule": {"family": "bridge", "table": "podid", "chain": "prerouting", "handle": 3, "expr": [
+      {"match": {"op": "!=", "left": {"meta": {"key": "iifname"}}, "right": "vethpod1"}},
+      {"match": {"op": "==", "left": {"payload": {"protocol": "arp", "field": "saddr ip"}}, "right": "10.201.0.11"}},
+      {"counter": {"packets": 0, "bytes": 0}}, {"drop": null}]}})";
+  SECTION("both rules: the port is read back") {
+    InstalledRules r = read;
+    REQUIRE(merge_nft_bridge_json(head + arp + "]}", r, kNames));
+    CHECK(r.rules == desired);
+  }
+  SECTION("the ARP rule deleted: no port, so ensure() rewrites") {
+    InstalledRules r = read;
+    REQUIRE(merge_nft_bridge_json(head + "]}", r, kNames));
+    CHECK_FALSE(r.rules == desired);
+  }
+  SECTION("a pair for a pod with no DNAT rule reads as an unknown rule") {
+    InstalledRules r;
+    REQUIRE(merge_nft_bridge_json(head + arp + "]}", r, kNames));
+    REQUIRE(r.rules.chains.size() == 1);
+    CHECK(r.rules.chains[0].rules.back().action == RuleAction::unknown);
+  }
+  CHECK_FALSE(merge_nft_bridge_json("{", read, kNames).has_value());
+}

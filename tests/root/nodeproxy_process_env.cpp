@@ -98,7 +98,7 @@ void ProcessWorld::start_controller() {
 void ProcessWorld::start_nodeproxy(const std::string& mode, const std::string& token_file, int run) {
   // `ip netns exec` enters the namespace and execs the binary (no fork), so the child's pid is the
   // node proxy's own and SIGTERM reaches it directly.
-  const std::vector<std::string> argv{
+  const std::vector<std::string> fixed{
       "/usr/sbin/ip",
       "netns",
       "exec",
@@ -118,6 +118,8 @@ void ProcessWorld::start_nodeproxy(const std::string& mode, const std::string& t
       "--interception=" + mode,
       "--replica-file=",  // never the node's default path from a test
       "--log-level=debug"};
+  std::vector<std::string> argv = fixed;
+  argv.insert(argv.end(), nodeproxy_args.begin(), nodeproxy_args.end());
   nodeproxy.reset();
   spawner.run([&] {
     nodeproxy = std::make_unique<ChildProcess>("podid-nodeproxy", argv,

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "integration/mains/cluster_world.hpp"
+#include "root/backends.hpp"
 #include "root/loopback_relay.hpp"
 #include "root/root_env.hpp"
 #include "support/child_process.hpp"
@@ -28,6 +29,18 @@
 namespace podid::testing {
 
 inline constexpr std::uint16_t kProbePort = 8085;  // inside the node namespace
+
+inline const std::string kTokenUrl =
+    "http://169.254.169.254/metadata/identity/oauth2/"
+    "token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F";
+
+// The backends as the node proxy's --interception=<kMode> names them.
+struct LegacyProcess : LegacyBackend {
+  static constexpr const char* kMode = "legacy";
+};
+struct NftProcess : NftBackend {
+  static constexpr const char* kMode = "nft";
+};
 
 struct CurlResult {
   int exit_code{0};  // 0 ok, 7 refused, 28 deadline
@@ -55,6 +68,7 @@ struct ProcessWorld : ClusterObjects {
   [[nodiscard]] std::string logs() const;
 
   RootEnv& env;
+  std::vector<std::string> nodeproxy_args;  // appended to podid-nodeproxy's command line
   ScratchDir dir{"podid-nodeproxy-process"};
   TestPki pki;
   std::unique_ptr<emulator::Emulator> emu;

@@ -21,17 +21,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kTokenUrl =
-    "http://169.254.169.254/metadata/identity/oauth2/"
-    "token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F";
 const iptables::ChainNames kNames = *iptables::ChainNames::from_base(iptables::kDefaultChain);
-
-struct LegacyProcess : LegacyBackend {
-  static constexpr const char* kMode = "legacy";
-};
-struct NftProcess : NftBackend {
-  static constexpr const char* kMode = "nft";
-};
 
 // What the backend's own tool lists in the node namespace: iptables-legacy-save, or nft's view of our table.
 template <class B>

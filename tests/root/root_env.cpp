@@ -33,10 +33,26 @@ void RootEnv::build(bool with_responders) {
   other = std::make_unique<TcpResponder>("other", listen(NodeNetwork::kNodeAddress, 8081));
 }
 
+void RootEnv::build_bridged() {
+  sweep_dead_runs(runner);
+  auto created = NodeNetwork::create(runner);
+  INFO((created ? std::string() : created.error().describe()));
+  REQUIRE(created.has_value());
+  net = std::move(*created);
+  REQUIRE(net->add_fake_imds().has_value());
+  for (Pod** p : {&a, &b}) {
+    auto pod = net->add_bridged_pod();
+    INFO((pod ? std::string() : pod.error().describe()));
+    REQUIRE(pod.has_value());
+    *p = *pod;
+  }
+}
+
 iptables::RuleSpec RootEnv::spec() const {
   iptables::RuleSpec s;
   s.proxy = {*iptables::Ipv4Address::parse(NodeNetwork::kNodeAddress), kProxyPort};
-  for (const Pod* p : {a, b}) s.bindings.push_back({*iptables::Ipv4Address::parse(p->ip), p->host_interface});
+  for (const Pod* p : {a, b})
+    s.bindings.push_back({*iptables::Ipv4Address::parse(p->ip), p->host_interface, p->bridge_port});
   return s;
 }
 

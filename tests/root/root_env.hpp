@@ -41,7 +41,11 @@ struct RootEnv {
 
   // Builds everything; REQUIREs success.
   void build(bool with_responders);
-  [[nodiscard]] iptables::RuleSpec spec() const;  // A and B bound to their veths
+  // The bridged layout instead: the node, the fake-IMDS address, pods A and B on one bridge (no C, no
+  // responders). REQUIREs success.
+  void build_bridged();
+  [[nodiscard]] iptables::RuleSpec spec()
+      const;  // A and B bound to their veths (and bridge ports, if bridged)
   // Runs a call of the rules object inside the node namespace.
   template <class F>
   auto in_node(F&& f) {

@@ -3,27 +3,21 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <string>
+
+#include "support/proc_status.hpp"
 
 namespace podid::soak {
 namespace fs = std::filesystem;
 
 ProcFigures sample_process(pid_t pid) {
+  const auto status = testing::read_proc_status(pid);
   ProcFigures out;
-  const auto base = "/proc/" + std::to_string(pid);
-  std::ifstream status(base + "/status");
-  if (!status) return out;
-  out.alive = true;
-  for (std::string line; std::getline(status, line);) {
-    // "VmRSS:\t   12345 kB"
-    const auto value = [&] { return std::stod(line.substr(line.find(':') + 1)); };
-    if (line.starts_with("VmRSS:")) out.rss_kib = value();
-    if (line.starts_with("VmHWM:")) out.hwm_kib = value();
-    if (line.starts_with("Threads:")) out.threads = static_cast<int>(value());
-  }
-  std::error_code ec;
-  for (fs::directory_iterator it(base + "/fd", ec), end; !ec && it != end; it.increment(ec)) ++out.fds;
+  out.alive = status.alive;
+  out.rss_kib = static_cast<double>(status.rss_kib);
+  out.hwm_kib = static_cast<double>(status.hwm_kib);
+  out.threads = status.threads;
+  if (out.alive) out.fds = testing::open_fds(pid);
   return out;
 }
 

@@ -31,6 +31,20 @@ const std::vector<Figure>& figures() {
       {"events retired (exported)", [](const Sample& s) { return double(s.retired.count); }},
       {"retention exports (KiB)", [](const Sample& s) { return kib(s.retired_bytes); }},
       {"controller stderr log (KiB)", [](const Sample& s) { return kib(s.controller_log_bytes); }},
+      {"ctl RocksDB memtables (KiB)", [](const Sample& s) { return s.memory.memtables / 1024; }},
+      {"ctl RocksDB flushed memtables held (KiB)",
+       [](const Sample& s) { return s.memory.flushed_memtables / 1024; }},
+      {"ctl RocksDB table readers (KiB)", [](const Sample& s) { return s.memory.table_readers / 1024; }},
+      {"ctl RocksDB block cache (KiB)", [](const Sample& s) { return s.memory.block_cache / 1024; }},
+      {"ctl RocksDB block cache pinned (KiB)",
+       [](const Sample& s) { return s.memory.block_cache_pinned / 1024; }},
+      {"ctl RocksDB immutable memtables", [](const Sample& s) { return s.memory.immutable_memtables; }},
+      {"ctl RocksDB live versions", [](const Sample& s) { return s.memory.live_versions; }},
+      {"ctl RocksDB table files", [](const Sample& s) { return s.memory.sst_files; }},
+      {"ctl RocksDB table files (KiB)", [](const Sample& s) { return s.memory.sst_bytes / 1024; }},
+      {"ctl heap in use (KiB)", [](const Sample& s) { return s.memory.heap_in_use / 1024; }},
+      {"ctl heap free, kept by glibc (KiB)", [](const Sample& s) { return s.memory.heap_free / 1024; }},
+      {"ctl heap mmapped (KiB)", [](const Sample& s) { return s.memory.heap_mmapped / 1024; }},
       {"node proxy VmRSS (MiB)", [](const Sample& s) { return mib(s.nodeproxy.rss_kib); }},
       {"node proxy VmHWM (MiB)", [](const Sample& s) { return mib(s.nodeproxy.hwm_kib); }},
       {"node proxy open fds", [](const Sample& s) { return double(s.nodeproxy.fds); }},
@@ -47,6 +61,10 @@ void print_header() {
   std::printf("%7s | %7s %7s %4s %4s %8s %7s %6s %7s %8s | %7s %7s %4s %4s %7s %8s | %7s %6s %6s %5s\n",
               "t(s)", "ctlRSS", "ctlHWM", "fds", "thr", "storeKiB", "headSeq", "kept", "retired", "logKiB",
               "npRSS", "npHWM", "fds", "thr", "replKiB", "logKiB", "tok200", "tok503", "refuse", "churn");
+  // The second line of a sample: the controller's memory in KiB (RocksDB's, then glibc's heap).
+  std::printf("%7s | %8s %8s %8s %8s %8s | %4s %4s %4s %8s | %8s %8s %8s\n", "", "memtab", "flushed",
+              "readers", "bcache", "bpinned", "imm", "vers", "ssts", "sstKiB", "heapUse", "heapFree",
+              "heapMmap");
   std::fflush(stdout);
 }
 
@@ -60,6 +78,11 @@ void print_row(const Sample& s) {
       s.nodeproxy.threads, kib(s.replica_bytes), kib(s.nodeproxy_log_bytes),
       static_cast<unsigned long long>(s.tokens_ok), static_cast<unsigned long long>(s.tokens_pending),
       static_cast<unsigned long long>(s.refusals), static_cast<unsigned long long>(s.churn_ops));
+  const auto& m = s.memory;
+  std::printf("%7s | %8.0f %8.0f %8.0f %8.0f %8.0f | %4.0f %4.0f %4.0f %8.0f | %8.0f %8.0f %8.0f\n", "",
+              m.memtables / 1024, m.flushed_memtables / 1024, m.table_readers / 1024, m.block_cache / 1024,
+              m.block_cache_pinned / 1024, m.immutable_memtables, m.live_versions, m.sst_files,
+              m.sst_bytes / 1024, m.heap_in_use / 1024, m.heap_free / 1024, m.heap_mmapped / 1024);
   std::fflush(stdout);
 }
 

@@ -12,6 +12,15 @@
 
 namespace podid::soak {
 
+// The controller's own view of its memory, from its /metrics page (-1: absent): RocksDB's
+// (aadpodidentity_event_log_memory_bytes, aadpodidentity_event_log_rocksdb) and glibc's heap
+// (aadpodidentity_process_heap_bytes). Bytes, or counts.
+struct MemoryFigures {
+  double memtables{-1}, flushed_memtables{-1}, table_readers{-1}, block_cache{-1}, block_cache_pinned{-1};
+  double immutable_memtables{-1}, live_versions{-1}, sst_files{-1}, sst_bytes{-1};
+  double heap_in_use{-1}, heap_free{-1}, heap_mmapped{-1};
+};
+
 struct Sample {
   double t_s{0};  // since the traffic started
   ProcFigures controller, nodeproxy;
@@ -22,6 +31,7 @@ struct Sample {
   std::uint64_t controller_log_bytes{0}, nodeproxy_log_bytes{0};  // their stderr, JSON lines
   std::uint64_t replica_bytes{0};                                 // the node proxy's --replica-file
   std::uint64_t tokens_ok{0}, tokens_pending{0}, refusals{0}, churn_ops{0};
+  MemoryFigures memory;  // the controller's
 
   // Events the log still holds: those after the newest retired one (-1 when head_seq is unreadable).
   [[nodiscard]] double kept_events() const {
@@ -30,6 +40,7 @@ struct Sample {
 };
 
 void print_header();
+// Each sample is two lines: the processes and counts, then (indented) the controller's memory figures.
 void print_row(const Sample& s);
 // `first` is the index of the first sample at or after the warm-up.
 void print_summary(const std::vector<Sample>& samples, std::size_t first);

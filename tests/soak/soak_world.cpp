@@ -285,13 +285,53 @@ void SoakWorld::churn_once(std::mt19937& rng) {
   tally_.count(new_ip ? "churn ops, new IP" : "churn ops, same IP");
 }
 
+namespace {
+
+// One sample's value on a /metrics page (-1 when absent).
+double metric_in(const std::string& page, const std::string& series) {
+  const auto at = page.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(page.substr(at + series.size() + 2));
+}
+
+MemoryFigures memory_figures(const std::string& page) {
+  const auto bytes = [&page](const char* kind) {
+    return metric_in(page, std::string("aadpodidentity_event_log_memory_bytes{kind=\"") + kind + "\"}");
+  };
+  const auto rocks = [&page](const char* what) {
+    return metric_in(page, std::string("aadpodidentity_event_log_rocksdb{what=\"") + what + "\"}");
+  };
+  const auto heap = [&page](const char* kind) {
+    return metric_in(page, std::string("aadpodidentity_process_heap_bytes{kind=\"") + kind + "\"}");
+  };
+  MemoryFigures m;
+  m.memtables = bytes("memtables");
+  m.flushed_memtables = bytes("flushed_memtables");
+  m.table_readers = bytes("table_readers");
+  m.block_cache = bytes("block_cache");
+  m.block_cache_pinned = bytes("block_cache_pinned");
+  m.immutable_memtables = rocks("immutable_memtables");
+  m.live_versions = rocks("live_versions");
+  m.sst_files = rocks("sst_files");
+  m.sst_bytes = rocks("sst_bytes");
+  m.heap_in_use = heap("in_use");
+  m.heap_free = heap("free");
+  m.heap_mmapped = heap("mmapped");
+  return m;
+}
+
+}  // namespace
+
 Sample SoakWorld::sample(double t_s) const {
   Sample s;
   s.t_s = t_s;
   s.controller = sample_process(world_.controller->pid());
   s.nodeproxy = sample_process(world_.nodeproxy->pid());
   s.store_bytes = tree_bytes(world_.store_path());
-  s.head_seq = world_.metric("aadpodidentity_event_log_head_seq");
+  // One scrape for every series (each metric() call would fetch the page again).
+  const auto page = world_.metrics();
+  s.head_seq = metric_in(page, "aadpodidentity_event_log_head_seq");
+  s.memory = memory_figures(page);
   s.retired = retired_events(export_dir_);
   s.retired_bytes = tree_bytes(export_dir_);
   s.controller_log_bytes = file_bytes(world_.controller->log_path());

@@ -134,6 +134,33 @@ core::Result<Pod*> NodeNetwork::add_pod() {
   return pods_.back().get();
 }
 
+core::Result<Pod*> NodeNetwork::add_bridged_pod() {
+  const auto& node = *node_;
+  if (!bridge_) {
+    // No STP: a new port forwards at once.
+    PODID_TRY(
+        node.must({"ip", "link", "add", kBridge, "type", "bridge", "stp_state", "0", "forward_delay", "0"}));
+    PODID_TRY(node.must({"ip", "addr", "add", std::string(kBridgeAddress) + "/24", "dev", kBridge}));
+    PODID_TRY(node.must({"ip", "link", "set", kBridge, "up"}));
+    bridge_ = true;
+  }
+  const auto number = pods_.size() + 1;
+  auto pod = std::make_unique<Pod>();
+  pod->ns = PODID_TRY(NetNamespace::create(runner_, prefix_ + "-pod" + std::to_string(number)));
+  pod->ip = "10.201.0." + std::to_string(10 + number);
+  pod->host_interface = kBridge;
+  pod->bridge_port = "vethbr" + std::to_string(number);
+  const auto& ns = *pod->ns;
+  PODID_TRY(node.must(
+      {"ip", "link", "add", pod->bridge_port, "type", "veth", "peer", "name", "eth0", "netns", ns.name()}));
+  PODID_TRY(node.must({"ip", "link", "set", pod->bridge_port, "master", kBridge, "up"}));
+  PODID_TRY(ns.must({"ip", "addr", "add", pod->ip + "/24", "dev", "eth0"}));
+  PODID_TRY(ns.must({"ip", "link", "set", "eth0", "up"}));
+  PODID_TRY(ns.must({"ip", "route", "add", "default", "via", kBridgeAddress, "dev", "eth0"}));
+  pods_.push_back(std::move(pod));
+  return pods_.back().get();
+}
+
 core::Status NodeNetwork::add_fake_imds() {
   return add_address("imds0", kMetadataAddress);
 }

@@ -8,6 +8,14 @@
 //                                      imds0 (dummy) 169.254.169.254/32 -- optional fake IMDS
 //                                      (both on lo instead when the kernel lacks the dummy driver)
 //
+// The bridged layout of kubenet (cbr0) / Azure CNI in bridge mode (azure0), beside the routed one:
+//
+//   pod netns                         node netns
+//   eth0 10.201.0.<10+i>/24  <-veth->  vethbr<i> (no address), a port of podbr0
+//   default via 10.201.0.1             podbr0 (bridge) 10.201.0.1/24, route 10.201.0.0/24 dev podbr0
+//
+// Bridged pods share one L2 segment: any of them can claim another's address and answer ARP for it.
+//
 // The node forwards, answers ARP for its own address on every veth (arp_ignore 0), and has rp_filter off,
 // as loose CNIs do, so that anti-spoofing is shown to come from our rules rather than from the kernel.
 //
@@ -66,7 +74,8 @@ class NetNamespace {
 struct Pod {
   std::unique_ptr<NetNamespace> ns;
   std::string ip;              // eth0 address inside the pod
-  std::string host_interface;  // the veth end in the node namespace
+  std::string host_interface;  // the veth end in the node namespace; for a bridged pod, the bridge
+  std::string bridge_port;     // a bridged pod's veth end (a port of the bridge); empty when routed
 };
 
 class NodeNetwork {
@@ -83,6 +92,11 @@ class NodeNetwork {
   [[nodiscard]] const NetNamespace& node() const noexcept { return *node_; }
   // Adds pod number pods().size() + 1 with address 10.200.0.<10 + number>.
   [[nodiscard]] core::Result<Pod*> add_pod();
+  // Adds bridged pod number pods().size() + 1 with address 10.201.0.<10 + number>/24 behind a port of
+  // kBridge (created with the first bridged pod).
+  [[nodiscard]] core::Result<Pod*> add_bridged_pod();
+  static constexpr const char* kBridge = "podbr0";
+  static constexpr const char* kBridgeAddress = "10.201.0.1";
   // Puts 169.254.169.254/32 on a dummy interface imds0 in the node namespace.
   [[nodiscard]] core::Status add_fake_imds();
   [[nodiscard]] const std::vector<std::unique_ptr<Pod>>& pods() const noexcept { return pods_; }
@@ -96,6 +110,7 @@ class NodeNetwork {
   std::string prefix_;  // podidt-<pid>-<n>
   std::unique_ptr<NetNamespace> node_;
   std::vector<std::unique_ptr<Pod>> pods_;
+  bool bridge_{false};
 };
 
 // Deletes namespaces named podidt-<pid>-... whose process no longer exists. Returns how many it deleted.

@@ -39,6 +39,8 @@ inline const std::set<std::string>& nodeproxy_flags() {
                                            "--ready-taint",
                                            "--interception",
                                            "--conntrack-flush",
+                                           "--cni-cache-dir",
+                                           "--bridge-port-required",
                                            "--log-level",
                                            "--prometheus-port",
                                            "--replica-file",

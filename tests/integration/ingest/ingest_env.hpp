@@ -1,6 +1,7 @@
 #pragma once
 // Helpers for the ingest integration tests: a RocksDB event store in a temp dir, an Ingest running on an
-// io_context until cancelled, and Kubernetes objects (pods, nodes, identities, bindings) to create.
+// io_context until cancelled, the State its log projects, and Kubernetes objects (pods, nodes, identities,
+// bindings) to create.
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -80,6 +81,13 @@ struct RunningIngest {
   watch::Ingest ingest;
   std::optional<core::Status> result;
 };
+
+// The State the log projects: what the ingest appended (and anyone else), as the controller would see it.
+inline core::State projected(const store::EventLog& log) {
+  auto rebuilt = log.rebuild();
+  if (!rebuilt) throw std::runtime_error(rebuilt.error().describe());
+  return std::move(rebuilt->state);
+}
 
 inline boost::json::object pod(const std::string& name, const std::string& selector) {
   return boost::json::object{

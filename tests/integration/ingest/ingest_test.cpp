@@ -1,6 +1,7 @@
 // The watch -> events bridge against the real kube-apiserver: objects become events with cursors, the live
-// projection equals a rebuild from the log, restarts resume without relisting, a relist after 410
-// reconciles deletions made while the ingest was stopped, and an undecodable object does not stop it.
+// version index equals the one a rebuild from the log implies, restarts resume without relisting, a relist
+// after 410 reconciles deletions made while the ingest was stopped, and an undecodable object does not stop
+// it.
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "support/control_plane_catch.hpp"
 
 using podid::testing::open_store;
+using podid::testing::projected;
 using podid::testing::run_async;
 using podid::testing::run_until;
 using podid::testing::RunningIngest;
@@ -90,7 +92,7 @@ core::BindingKey binding_key(const std::string& ns, const std::string& name) {
 }  // namespace
 
 TEST_CASE(
-    "Created, modified and deleted objects become events with cursors, and the live projection "
+    "Created, modified and deleted objects become events with cursors, and the live version index "
     "equals a rebuild from the log",
     "[integration]") {
   PODID_CONTROL_PLANE_OR_SKIP(cp);
@@ -111,12 +113,18 @@ TEST_CASE(
 
   RunningIngest running(io, *client, log, clock, sink, t::ingest_options(ns));
   REQUIRE(running.wait_synced());
-  const auto& state = running.ingest.state();
-  CHECK(state.identities.at(identity_key(ns, "id1")).client_id == "c-1");
-  CHECK(state.bindings.at(binding_key(ns, "b1")).selector == "sel");
-  CHECK(state.pods.at(pod_key(ns, "p1")).labels.at("aadpodidbinding") == "sel");
-  CHECK(state.nodes.at(node_name).vm.has_value());
-  CHECK(state.last_at_ms == 1'000'000);
+  const auto& index = running.ingest.index();
+  {
+    const auto state = projected(log);
+    CHECK(state.identities.at(identity_key(ns, "id1")).client_id == "c-1");
+    CHECK(state.bindings.at(binding_key(ns, "b1")).selector == "sel");
+    CHECK(state.pods.at(pod_key(ns, "p1")).labels.at("aadpodidbinding") == "sel");
+    CHECK(state.nodes.at(node_name).vm.has_value());
+    CHECK(state.last_at_ms == 1'000'000);
+    CHECK(index == watch::VersionIndex::from_state(state));
+    CHECK(index.version(watch::IngestKind::pods, ns + "/p1") ==
+          state.pods.at(pod_key(ns, "p1")).resource_version);
+  }
   for (auto kind : watch::all_ingest_kinds()) CHECK_FALSE(cursor_of(*event_store, kind).empty());
 
   clock.advance(5'000);
@@ -126,9 +134,14 @@ TEST_CASE(
   create(io, *client, kinds::pods(), ns, t::pod("p2", "sel"));
   remove(io, *client, kinds::azure_identity_bindings(), ns, "b1");
   REQUIRE(run_until(io, [&] {
-    return state.identities.at(identity_key(ns, "id1")).client_id == "c-2" &&
-           state.pods.contains(pod_key(ns, "p2")) && !state.bindings.contains(binding_key(ns, "b1"));
+    return index.version(watch::IngestKind::identities, ns + "/id1") == watch::resource_version_of(updated) &&
+           index.version(watch::IngestKind::pods, ns + "/p2").has_value() &&
+           !index.version(watch::IngestKind::bindings, ns + "/b1");
   }));
+  const auto state = projected(log);
+  CHECK(state.identities.at(identity_key(ns, "id1")).client_id == "c-2");
+  CHECK(state.pods.contains(pod_key(ns, "p2")));
+  CHECK_FALSE(state.bindings.contains(binding_key(ns, "b1")));
 
   CHECK(count_events(*event_store, "IdentityObserved", "identity/" + ns + "/id1") == 2);
   CHECK(count_events(*event_store, "BindingObserved", "binding/" + ns + "/b1") == 1);
@@ -140,14 +153,13 @@ TEST_CASE(
   CHECK(running.ingest.counters().decode_failures == 0);
   CHECK(running.ingest.counters().events_appended == event_store->last_seq());
 
-  auto rebuilt = log.rebuild();
-  REQUIRE(rebuilt.has_value());
-  CHECK(rebuilt->state == state);
+  CHECK(index == watch::VersionIndex::from_state(state));
+  CHECK(index.last_seq() == event_store->last_seq());
   running.stop();
   CHECK(running.result->error().code == core::ErrorCode::cancelled);
   remove(io, *client, kinds::nodes(), "", node_name);
 
-  // `podidctl replay` rebuilds the same projection from the log (the store must be closed first).
+  // `podidctl replay` rebuilds the same State from the log (the store must be closed first).
   const auto live = core::encode_state(state);
   event_store.reset();
   const auto replayed = podidctl("replay --no-checkpoint --json --store " + dir.path() + "/log");
@@ -174,7 +186,8 @@ TEST_CASE(
   {
     RunningIngest first(io, *client, log, clock, sink, t::ingest_options(ns));
     REQUIRE(first.wait_synced());
-    REQUIRE(first.ingest.state().pods.contains(pod_key(ns, "p1")));
+    REQUIRE(first.ingest.index().version(watch::IngestKind::pods, ns + "/p1").has_value());
+    REQUIRE(projected(log).pods.contains(pod_key(ns, "p1")));
     first.stop();
   }
   const auto events_before = event_store->last_seq();
@@ -183,7 +196,9 @@ TEST_CASE(
     RunningIngest second(io, *client, log, clock, sink, t::ingest_options(ns));
     REQUIRE(second.wait_synced());
     create(io, *client, kinds::pods(), ns, t::pod("p2", "sel"));
-    REQUIRE(run_until(io, [&] { return second.ingest.state().pods.contains(pod_key(ns, "p2")); }));
+    REQUIRE(run_until(
+        io, [&] { return second.ingest.index().version(watch::IngestKind::pods, ns + "/p2").has_value(); }));
+    CHECK(projected(log).pods.contains(pod_key(ns, "p2")));
     for (auto kind : watch::all_ingest_kinds()) CHECK(second.ingest.reflector_counters(kind)->lists == 0);
     CHECK(second.ingest.counters().events_appended == 1);
     CHECK(event_store->last_seq() == events_before + 1);
@@ -195,9 +210,10 @@ TEST_CASE(
     remove(io, *client, kinds::azure_identities(), ns, "id1");
     RunningIngest second(io, *client, log, clock, sink, t::ingest_options(ns));
     REQUIRE(second.wait_synced());
-    const auto& state = second.ingest.state();
+    const auto& index = second.ingest.index();
     REQUIRE(run_until(io, [&] {
-      return !state.pods.contains(pod_key(ns, "p1")) && !state.identities.contains(identity_key(ns, "id1"));
+      return !index.version(watch::IngestKind::pods, ns + "/p1") &&
+             !index.version(watch::IngestKind::identities, ns + "/id1");
     }));
     for (auto kind : watch::all_ingest_kinds()) CHECK(second.ingest.reflector_counters(kind)->lists == 0);
     CHECK(count_events(*event_store, "PodDeleted", "pod/" + ns + "/p1") == 1);
@@ -206,7 +222,10 @@ TEST_CASE(
     CHECK(subjects_after(*event_store, events_before) ==
           std::set<std::string>{"pod/" + ns + "/p1", "identity/" + ns + "/id1"});
     CHECK(second.ingest.counters().events_appended == event_store->last_seq() - events_before);
-    CHECK(log.rebuild()->state == state);
+    const auto state = projected(log);
+    CHECK_FALSE(state.pods.contains(pod_key(ns, "p1")));
+    CHECK_FALSE(state.identities.contains(identity_key(ns, "id1")));
+    CHECK(index == watch::VersionIndex::from_state(state));
   }
 }
 
@@ -242,13 +261,14 @@ TEST_CASE(
   const auto events_before = event_store->last_seq();
 
   RunningIngest second(io, *client, log, clock, sink, t::ingest_options(ns));
-  const auto& state = second.ingest.state();
+  const auto& index = second.ingest.index();
   // Custom resources get a real 410 (their watch caches start after RV 1); pods may be served from etcd
   // history instead, which also yields the deletion, as a watch event.
   const auto ok = run_until(io, [&] {
     const auto b = second.ingest.reflector_counters(watch::IngestKind::bindings);
     return b && b->relists_after_gone == 1 && second.ingest.synced() &&
-           !state.pods.contains(pod_key(ns, "p1")) && !state.bindings.contains(binding_key(ns, "b1"));
+           !index.version(watch::IngestKind::pods, ns + "/p1") &&
+           !index.version(watch::IngestKind::bindings, ns + "/b1");
   });
   if (!ok) {
     for (auto kind : watch::all_ingest_kinds()) {
@@ -271,8 +291,12 @@ TEST_CASE(
   CHECK(count_events(*event_store, "PodObserved", "pod/" + ns + "/p2") == 1);
   CHECK(count_events(*event_store, "IdentityObserved", "identity/" + ns + "/id1") == 1);
   CHECK(cursor_of(*event_store, watch::IngestKind::pods) != "1");
+  CHECK(index.version(watch::IngestKind::pods, ns + "/p2").has_value());
+  const auto state = projected(log);
   CHECK(state.pods.contains(pod_key(ns, "p2")));
-  CHECK(log.rebuild()->state == state);
+  CHECK_FALSE(state.pods.contains(pod_key(ns, "p1")));
+  CHECK_FALSE(state.bindings.contains(binding_key(ns, "b1")));
+  CHECK(index == watch::VersionIndex::from_state(state));
 }
 
 TEST_CASE("An object the decoder rejects is quarantined and counted, and the ingest goes on",
@@ -295,8 +319,12 @@ TEST_CASE("An object the decoder rejects is quarantined and counted, and the ing
                       {"kind", "AzureIdentity"},
                       {"metadata", {{"name", "no-spec"}}}});
   create(io, *client, kinds::azure_identities(), ns, t::identity("good", "c-1"));
-  const auto& state = running.ingest.state();
-  REQUIRE(run_until(io, [&] { return state.identities.contains(identity_key(ns, "good")); }));
+  const auto& index = running.ingest.index();
+  REQUIRE(
+      run_until(io, [&] { return index.version(watch::IngestKind::identities, ns + "/good").has_value(); }));
+  CHECK_FALSE(index.version(watch::IngestKind::identities, ns + "/no-spec"));
+  const auto state = projected(log);
+  CHECK(state.identities.contains(identity_key(ns, "good")));
   CHECK_FALSE(state.identities.contains(identity_key(ns, "no-spec")));
   CHECK(running.ingest.counters().decode_failures == 1);
   const auto quarantined = running.ingest.quarantined();

@@ -25,13 +25,6 @@ AssignedIdentity aai(const PodKey& pod, const AzureIdentity& id, const std::stri
   return a;
 }
 
-std::vector<std::string> detached(const Log& log) {
-  std::vector<std::string> out;
-  for (const auto& c : plan(log.state, log.now_ms).identity_changes)
-    out.insert(out.end(), c.remove.begin(), c.remove.end());
-  return out;
-}
-
 // A fresh log of a cluster that already runs: pod d/p with d/x on VM n0, its AAI `status`, and Azure
 // reporting x (and y, attached by someone else) on n0, read once the initial lists are in the log.
 Log fresh_log(const std::string& status, std::int64_t type = 0, const Settings& settings = {}) {

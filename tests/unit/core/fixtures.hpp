@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/events.hpp"
+#include "core/plan.hpp"
 #include "core/projection.hpp"
 #include "core/state.hpp"
 
@@ -117,6 +118,14 @@ inline Log matched_cluster() {
   log.add(BindingObserved{0, binding("d", "b", "x", "sel")});
   log.add(PodObserved{0, pod("d", "p", "sel")});
   return log;
+}
+
+// The resource IDs the plan for the log's state would detach, over all its identity changes.
+inline std::vector<std::string> detached(const Log& log) {
+  std::vector<std::string> out;
+  for (const auto& c : plan(log.state, log.now_ms).identity_changes)
+    out.insert(out.end(), c.remove.begin(), c.remove.end());
+  return out;
 }
 
 }  // namespace podid::core::testing

@@ -26,13 +26,6 @@ Log attached(const Settings& settings = {}) {
   return log;
 }
 
-std::vector<std::string> detached(const Log& log) {
-  std::vector<std::string> out;
-  for (const auto& c : plan(log.state, log.now_ms).identity_changes)
-    out.insert(out.end(), c.remove.begin(), c.remove.end());
-  return out;
-}
-
 const std::vector<std::string> kDetachX{rid("x")};
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The Ingest against the in-memory KubeClient (serving pods-shaped objects) and an in-memory event store:
 // events and cursors land together, batches are bounded, a restart resumes from the stored cursor, a
-// relist after 410 reconciles with the projected State, and undecodable objects are quarantined.
+// relist after 410 reconciles with what the log holds (the ingest's VersionIndex, which also sees other
+// writers' events), and undecodable objects are quarantined.
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -58,8 +59,10 @@ struct Harness {
   }
   std::string cursor() const { return events.cursor("watch/pods").value().value_or(""); }
   bool has_pod(const std::string& name) const {
-    return ingest->state().pods.contains(core::PodKey{"ns", name});
+    return ingest->index().version(watch::IngestKind::pods, "ns/" + name).has_value();
   }
+  // The State the log projects, and the index it implies (what the ingest's own index must equal).
+  core::State rebuilt() const { return log.rebuild().value().state; }
 
   asio::io_context io;
   MemoryKubeClient fake;
@@ -87,7 +90,8 @@ TEST_CASE(
   CHECK(h.count("PodObserved") == 2);
   CHECK(h.cursor() == h.fake.current_rv());
   CHECK(h.ingest->counters().batches == 1);
-  CHECK(h.ingest->state().last_at_ms == 1'000);
+  CHECK(h.rebuilt().last_at_ms == 1'000);
+  CHECK(h.rebuilt().pods.contains(core::PodKey{"ns", "a"}));
   CHECK(h.has_pod("a"));
 
   h.clock.advance(10);
@@ -97,8 +101,10 @@ TEST_CASE(
   CHECK(h.count("PodObserved") == 3);
   CHECK(h.count("PodDeleted") == 1);
   CHECK(h.cursor() == h.fake.current_rv());
-  CHECK(h.ingest->state().last_at_ms == 1'010);
-  CHECK(h.log.rebuild()->state == h.ingest->state());
+  CHECK(h.rebuilt().last_at_ms == 1'010);
+  CHECK_FALSE(h.rebuilt().pods.contains(core::PodKey{"ns", "b"}));
+  CHECK(h.ingest->index() == watch::VersionIndex::from_state(h.rebuilt()));
+  CHECK(h.ingest->index().last_seq() == h.events.last_seq());
   h.stop();
 }
 
@@ -115,7 +121,7 @@ TEST_CASE("Appends are bounded by max_batch", "[unit]") {
 
 TEST_CASE(
     "A restart resumes from the stored cursor without listing; after 410 the relist deletes what the "
-    "State holds but the list lacks and skips unchanged objects",
+    "log holds but the list lacks and skips unchanged objects",
     "[unit]") {
   Harness h;
   h.fake.put("a", "1");
@@ -143,7 +149,39 @@ TEST_CASE(
     CHECK(h.events.last_seq() == before + 1);
     CHECK(h.count("PodDeleted") == 1);
     CHECK(h.has_pod("b"));
+    CHECK(h.ingest->index() == watch::VersionIndex::from_state(h.rebuilt()));
   }
+  h.stop();
+}
+
+TEST_CASE(
+    "Another writer's events are seen: the index catches up with them, and a relist deletes an object "
+    "only the other writer logged",
+    "[unit]") {
+  Harness h;
+  h.fake.put("a", "1");
+  h.start();
+  REQUIRE(h.run_until([&] { return h.ingest->synced(); }));
+  // A pod event the ingest did not append (as the controller appends its AzureAssignedIdentity writes).
+  core::Pod ghost;
+  ghost.key = {"ns", "ghost"};
+  ghost.resource_version = "1";
+  REQUIRE(h.log.append(std::vector<core::Event>{core::PodObserved{1, ghost}}).has_value());
+  h.fake.put("b", "1");  // the ingest's next append catches up with the log first
+  REQUIRE(h.run_until([&] { return h.has_pod("b"); }));
+  CHECK(h.ingest->index().version(watch::IngestKind::pods, "ns/ghost") == "1");
+  CHECK(h.ingest->index() == watch::VersionIndex::from_state(h.rebuilt()));
+  h.stop();
+
+  h.fake.put("c", "1");
+  h.fake.compact();  // the stored cursor is gone: the restart relists, and the list lacks the ghost
+  h.start();
+  REQUIRE(h.run_until([&] { return !h.has_pod("ghost") && h.ingest->counters().syncs == 1; }));
+  CHECK(h.ingest->counters().relist_deletes == 1);
+  CHECK(h.ingest->reflector_counters(watch::IngestKind::pods)->relists_after_gone == 1);
+  CHECK(h.ingest->counters().unchanged_skipped == 2);  // a and b; c is new
+  CHECK(h.count("PodDeleted") == 1);
+  CHECK_FALSE(h.rebuilt().pods.contains(core::PodKey{"ns", "ghost"}));
   h.stop();
 }
 
